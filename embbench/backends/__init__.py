@@ -1,0 +1,53 @@
+"""Encoder backends behind one small protocol; each is imported only when a model needs it."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..config import ModelSpec
+from ..errors import UserError
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the embedding seam needs from a model."""
+
+    similarity_fn: str
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that changes a vector (model and revision, dtype, max length, pooling...): the cache key."""
+        ...
+
+    def provenance(self) -> dict[str, Any]:
+        """What the result files record about the model (superset of identity)."""
+        ...
+
+    def builtin_prompts(self) -> dict[str, str]:
+        """Prompts shipped with the model (used when models.yaml gives none)."""
+        ...
+
+    def encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        """float32 matrix (len(texts), dim); `prompt` is prepended by the backend."""
+        ...
+
+
+BACKENDS = {
+    "sentence-transformers": "embbench.backends.sentence_transformers:SentenceTransformerEncoder",
+}
+
+
+def load_encoder(spec: ModelSpec) -> Encoder:
+    """Instantiate the backend named by the model entry."""
+    target = BACKENDS.get(spec.backend)
+    if target is None:
+        raise UserError(
+            spec.file or "models.yaml",
+            f"model '{spec.name}': unknown backend '{spec.backend}'",
+            field="backend",
+            fix=f"use one of: {', '.join(BACKENDS)}",
+        )
+    module, cls = target.split(":")
+    return getattr(import_module(module), cls)(spec)

@@ -1,0 +1,23 @@
+"""The seven task categories; each is a module of pure functions: load(task) and evaluate(data, embed, params)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from types import ModuleType
+
+NAMES = (
+    "classification",
+    "multilabel_classification",
+    "clustering",
+    "pair_classification",
+    "retrieval",
+    "reranking",
+    "sts",
+)
+
+
+def get(category: str) -> ModuleType:
+    """The module implementing a category (imported lazily)."""
+    if category not in NAMES:
+        raise KeyError(category)
+    return import_module(f"{__name__}.{category}")

@@ -1,0 +1,85 @@
+"""Clustering: mteb's bootstrapped MiniBatchKMeans ("fast" clustering), V-measure."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..config import TaskSpec
+from ..data import fingerprint, label, read_split, text
+from ..errors import UserError
+from ._common import Embed
+
+MAIN_METRIC = "v_measure"
+DEFAULTS: dict[str, Any] = {
+    "seed": 42,
+    "max_document_to_embed": 2048,
+    "max_fraction_of_documents_to_embed": None,
+    "n_clusters": 10,  # number of bootstrap runs (mteb's name)
+    "max_documents_per_cluster": 16384,
+    "k_mean_batch_size": 512,
+}
+
+
+@dataclass(frozen=True)
+class Data:
+    """Texts with their gold cluster label."""
+
+    texts: list[str]
+    labels: list[str]
+    fingerprint: str
+
+    @property
+    def n_items(self) -> int:
+        return len(self.texts)
+
+
+def load(task: TaskSpec) -> Data:
+    """Read the eval file with columns text, label."""
+    path, rows = read_split(task.data, task.eval_split, {"text": text, "label": label})
+    labels = [r["label"] for r in rows]
+    if len(set(labels)) < 2:
+        raise UserError(path, "clustering needs at least two distinct labels", field="label")
+    return Data([r["text"] for r in rows], labels, fingerprint([path]))
+
+
+def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
+    """Sample documents, embed them, then k-means on bootstrap draws (with replacement) scored by V-measure and AMI."""
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.metrics import adjusted_mutual_info_score, v_measure_score
+
+    rng = random.Random(params["seed"])
+    n = len(data.texts)
+    if params["max_document_to_embed"] is not None and params["max_fraction_of_documents_to_embed"] is not None:
+        raise UserError("params", "set only one of max_document_to_embed and max_fraction_of_documents_to_embed")
+    if params["max_fraction_of_documents_to_embed"] is not None:
+        k = min(n, int(params["max_fraction_of_documents_to_embed"] * n))
+        indices = rng.sample(range(n), k=k)
+    elif params["max_document_to_embed"] is not None:
+        indices = rng.sample(range(n), k=min(n, params["max_document_to_embed"]))
+    else:
+        indices = list(range(n))
+    vectors = embed([data.texts[i] for i in indices], None)
+    labels = np.array([data.labels[i] for i in indices])
+    model = MiniBatchKMeans(
+        n_clusters=np.unique(labels).size,
+        batch_size=params["k_mean_batch_size"],
+        init="k-means++",
+        n_init=1,
+        random_state=params["seed"],
+    )
+    v_measures, amis = [], []
+    for _ in range(params["n_clusters"]):
+        draw = rng.choices(range(len(vectors)), k=params["max_documents_per_cluster"])
+        assigned = model.fit_predict(vectors[draw])
+        v_measures.append(float(v_measure_score(labels[draw], assigned)))
+        amis.append(float(adjusted_mutual_info_score(labels[draw], assigned)))
+    return {
+        "v_measure": float(np.mean(v_measures)),
+        "v_measure_std": float(np.std(v_measures)),
+        "ami": float(np.mean(amis)),
+        "ami_std": float(np.std(amis)),
+    }

@@ -1,0 +1,120 @@
+"""Multilabel classification: kNN (k=5) on undersampled train embeddings (mteb's protocol), exact-match accuracy."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..config import TaskSpec
+from ..data import fingerprint, label_list, read_split, text
+from ..errors import UserError
+from ._common import Embed
+
+MAIN_METRIC = "accuracy"
+DEFAULTS: dict[str, Any] = {
+    "n_experiments": 10,
+    "samples_per_label": 8,
+    "seed": 42,
+    "n_neighbors": 5,
+    "max_eval_samples": 3000,
+}
+
+
+@dataclass(frozen=True)
+class Data:
+    """Train and test texts with their label lists (a list may be empty)."""
+
+    train_texts: list[str]
+    train_labels: list[list[str]]
+    test_texts: list[str]
+    test_labels: list[list[str]]
+    fingerprint: str
+
+    @property
+    def n_items(self) -> int:
+        return len(self.test_texts)
+
+
+def load(task: TaskSpec) -> Data:
+    """Read train/test files with columns text, labels."""
+    cols = {"text": text, "labels": label_list}
+    train_path, train = read_split(task.data, task.train_split, cols)
+    test_path, test = read_split(task.data, task.eval_split, cols)
+    if not any(r["labels"] for r in train):
+        raise UserError(train_path, "no training row has any label", field="labels", fix="add labelled rows")
+    return Data(
+        [r["text"] for r in train],
+        [r["labels"] for r in train],
+        [r["text"] for r in test],
+        [r["labels"] for r in test],
+        fingerprint([train_path, test_path]),
+    )
+
+
+def undersample(labels: list[list[str]], samples_per_label: int, rng: np.random.Generator) -> list[int]:
+    """mteb's sampler: shuffle with the shared Generator, keep a row while any of its labels is under quota."""
+    idxs = list(np.arange(len(labels)))
+    rng.shuffle(idxs)
+    counter: dict[str, int] = defaultdict(int)
+    chosen = []
+    for i in idxs:
+        if any(counter[lab] < samples_per_label for lab in labels[i]):
+            chosen.append(i)
+            for lab in labels[i]:
+                counter[lab] += 1
+    return chosen
+
+
+def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
+    """Mean over experiments of subset accuracy, LRAP, macro F1 and Hamming score of a kNN classifier."""
+    from sklearn.base import clone
+    from sklearn.metrics import f1_score, label_ranking_average_precision_score
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    if params["max_eval_samples"] is not None and len(data.test_texts) > params["max_eval_samples"]:
+        raise UserError(
+            "params.max_eval_samples",
+            f"the test split has {len(data.test_texts)} rows, more than "
+            f"max_eval_samples={params['max_eval_samples']}; mteb would subsample it by iterative stratification, "
+            "which embbench does not reproduce",
+            fix="subsample the test file, or raise max_eval_samples",
+        )
+    rng = np.random.default_rng(params["seed"])
+    samples = [undersample(data.train_labels, params["samples_per_label"], rng) for _ in range(params["n_experiments"])]
+    unique = list(set(itertools.chain.from_iterable(samples)))
+    vecs = dict(zip(unique, embed([data.train_texts[i] for i in unique], None), strict=True))
+    x_test = embed(data.test_texts, None)
+    binarizer = MultiLabelBinarizer()
+    y_test = binarizer.fit_transform(data.test_labels)
+    base = KNeighborsClassifier(n_neighbors=params["n_neighbors"])
+    per_exp = []
+    for chosen in samples:
+        x_train = np.stack([vecs[i] for i in chosen])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # labels seen only in train are dropped, as in mteb
+            y_train = binarizer.transform([data.train_labels[i] for i in chosen])
+        clf = clone(base).fit(x_train, y_train)
+        y_pred = clf.predict(x_test)
+        per_exp.append(
+            {
+                "accuracy": float(clf.score(x_test, y_test)),
+                "lrap": float(label_ranking_average_precision_score(y_test, y_pred)),
+                "f1": float(f1_score(y_test, y_pred, average="macro")),
+                "hamming": hamming_score(y_test, y_pred),
+            }
+        )
+    return {k: float(np.mean([s[k] for s in per_exp])) for k in per_exp[0]}
+
+
+def hamming_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Per-sample |true ∩ pred| / |true ∪ pred| averaged; 1.0 where both are empty (mteb's definition)."""
+    inter = np.logical_and(y_true, y_pred).sum(axis=1)
+    union = np.logical_or(y_true, y_pred).sum(axis=1)
+    per = np.where(union == 0, 1.0, inter / np.maximum(union, 1))
+    return float(per.mean())

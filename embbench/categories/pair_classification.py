@@ -1,0 +1,102 @@
+"""Pair classification: similarity of the two texts as a classifier score (mteb's protocol), max AP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..config import TaskSpec
+from ..data import binary, fingerprint, read_split, text
+from ..errors import UserError
+from ._common import Embed, pairwise_cosine, pairwise_similarity
+
+MAIN_METRIC = "max_ap"
+DEFAULTS: dict[str, Any] = {"similarity_fn": "cosine"}
+
+
+@dataclass(frozen=True)
+class Data:
+    """Sentence pairs with a 0/1 label."""
+
+    sentences1: list[str]
+    sentences2: list[str]
+    labels: list[int]
+    fingerprint: str
+
+    @property
+    def n_items(self) -> int:
+        return len(self.labels)
+
+
+def load(task: TaskSpec) -> Data:
+    """Read the eval file with columns sentence1, sentence2, label."""
+    path, rows = read_split(task.data, task.eval_split, {"sentence1": text, "sentence2": text, "label": binary})
+    labels = [r["label"] for r in rows]
+    if len(set(labels)) < 2:
+        raise UserError(path, "pair classification needs both labels 0 and 1", field="label")
+    return Data([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], labels, fingerprint([path]))
+
+
+def best_accuracy(scores: np.ndarray, labels: np.ndarray, high_is_similar: bool) -> float:
+    """Best accuracy over thresholds between distinct sorted scores (mteb's sweep)."""
+    rows = sorted(zip(scores.tolist(), labels.tolist(), strict=True), key=lambda x: x[0], reverse=high_is_similar)
+    best, positives, remaining_neg = 0.0, 0, int((labels == 0).sum())
+    for i in range(len(rows) - 1):
+        score, lab = rows[i]
+        if lab == 1:
+            positives += 1
+        else:
+            remaining_neg -= 1
+        if score == rows[i + 1][0]:
+            continue
+        best = max(best, (positives + remaining_neg) / len(labels))
+    return best
+
+
+def best_f1(scores: np.ndarray, labels: np.ndarray, high_is_similar: bool) -> tuple[float, float, float]:
+    """Best F1 (with its precision and recall) over thresholds between distinct sorted scores."""
+    rows = sorted(zip(scores.tolist(), labels.tolist(), strict=True), key=lambda x: x[0], reverse=high_is_similar)
+    best = (0.0, 0.0, 0.0)
+    correct, total = 0, int(labels.sum())
+    for i, (score, lab) in enumerate(rows[:-1]):
+        if lab == 1:
+            correct += 1
+        if score == rows[i + 1][0]:
+            continue
+        if correct > 0:
+            precision, recall = correct / (i + 1), correct / total
+            f1 = 2 * precision * recall / (precision + recall)
+            if f1 > best[0]:
+                best = (f1, precision, recall)
+    return best
+
+
+def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
+    """Accuracy/F1/precision/recall/AP for five similarity variants; max_* over them."""
+    from sklearn.metrics import average_precision_score
+    from sklearn.metrics.pairwise import paired_euclidean_distances, paired_manhattan_distances
+
+    e1 = embed(data.sentences1, None)
+    e2 = embed(data.sentences2, None)
+    labels = np.asarray(data.labels, dtype=np.int64)
+    variants = [
+        ("similarity", pairwise_similarity(e1, e2, params["similarity_fn"]), True),
+        ("cosine", pairwise_cosine(e1, e2), True),
+        ("manhattan", paired_manhattan_distances(e1, e2), False),
+        ("euclidean", paired_euclidean_distances(e1, e2), False),
+        ("dot", np.asarray([np.dot(e1[i], e2[i]) for i in range(len(e1))]), True),
+    ]
+    out: dict[str, float] = {}
+    best: dict[str, list[float]] = {m: [] for m in ("accuracy", "f1", "precision", "recall", "ap")}
+    for name, scores, high in variants:
+        scores = np.asarray(scores, dtype=np.float64)
+        acc = best_accuracy(scores, labels, high)
+        f1, precision, recall = best_f1(scores, labels, high)
+        ap = float(average_precision_score(labels, scores * (1 if high else -1)))
+        for metric, value in (("accuracy", acc), ("f1", f1), ("precision", precision), ("recall", recall), ("ap", ap)):
+            out[f"{name}_{metric}"] = float(value)
+            best[metric].append(float(value))
+    out.update({f"max_{m}": max(v) for m, v in best.items()})
+    return out

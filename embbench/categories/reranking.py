@@ -1,0 +1,73 @@
+"""Reranking: score each query's candidate list by embedding similarity, metrics as retrieval (MAP@1000)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import TaskSpec
+from ..data import fingerprint, read_split, text, text_list
+from ..errors import UserError
+from ._common import Embed
+from .retrieval import Qrels, Run, score_run, similarity_matrix
+
+MAIN_METRIC = "map_at_1000"
+DEFAULTS: dict[str, Any] = {"similarity_fn": "cosine"}
+
+
+@dataclass(frozen=True)
+class Data:
+    """Queries, distinct candidate documents, each query's candidate ids, and which candidates are relevant."""
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    candidates: dict[str, list[str]]
+    qrels: Qrels
+    fingerprint: str
+
+    @property
+    def n_items(self) -> int:
+        return len(self.queries)
+
+
+def load(task: TaskSpec) -> Data:
+    """Read {query, positive: [...], negative: [...]} rows; identical candidate texts share one document id."""
+    path, rows = read_split(task.data, task.eval_split, {"query": text, "positive": text_list, "negative": text_list})
+    corpus: dict[str, str] = {}
+    by_text: dict[str, str] = {}
+    queries: dict[str, str] = {}
+    candidates: dict[str, list[str]] = {}
+    qrels: Qrels = {}
+    for i, row in enumerate(rows):
+        if not row["positive"]:
+            continue  # no relevant candidate: mteb drops such queries
+        qid = f"q{i}"
+        queries[qid] = row["query"]
+        ids: list[str] = []
+        for doc in row["positive"] + row["negative"]:
+            did = by_text.get(doc)
+            if did is None:
+                did = by_text[doc] = f"d{len(corpus)}"
+                corpus[did] = doc
+            if did not in ids:
+                ids.append(did)
+        candidates[qid] = ids
+        qrels[qid] = {by_text[d]: 1 for d in row["positive"]}
+    if not queries:
+        raise UserError(path, "no row has a positive candidate", field="positive")
+    return Data(queries, corpus, candidates, qrels, fingerprint([path]))
+
+
+def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
+    """Encode every distinct candidate once (role document) and every query (role query); rank candidates."""
+    dids = list(data.corpus)
+    pos = {d: i for i, d in enumerate(dids)}
+    d_vecs = embed([data.corpus[d] for d in dids], "document")
+    qids = list(data.queries)
+    q_vecs = embed([data.queries[q] for q in qids], "query")
+    run: Run = {}
+    for qi, qid in enumerate(qids):
+        cand = data.candidates[qid][:1000]
+        sims = similarity_matrix(q_vecs[qi : qi + 1], d_vecs[[pos[d] for d in cand]], params["similarity_fn"])[0]
+        run[qid] = {d: float(s) for d, s in zip(cand, sims.tolist(), strict=True)}
+    return score_run(data.qrels, run)

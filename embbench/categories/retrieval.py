@@ -1,0 +1,225 @@
+"""Retrieval: exact dense search over the corpus, metrics from pytrec_eval as mteb computes them (nDCG@10)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import TaskSpec
+from ..data import fingerprint, read_records, text
+from ..errors import UserError
+from ._common import Embed
+
+MAIN_METRIC = "ndcg_at_10"
+K_VALUES = (1, 3, 5, 10, 20, 100, 1000)
+DEFAULTS: dict[str, Any] = {"ignore_identical_ids": False, "similarity_fn": "cosine", "corpus_chunk_size": 50000}
+Qrels = dict[str, dict[str, int]]
+Run = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Data:
+    """BEIR-shaped data: query id -> text, document id -> text, and graded relevance judgements."""
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    qrels: Qrels
+    fingerprint: str
+
+    @property
+    def n_items(self) -> int:
+        return len(self.queries)
+
+
+def _read_id_texts(path: Path, with_title: bool) -> dict[str, str]:
+    rows = read_records(path)
+    out: dict[str, str] = {}
+    for i, row in enumerate(rows):
+        where = f"{path} row {i + 1}"
+        rid = row.get("_id", row.get("id"))
+        if rid is None or (isinstance(rid, str) and not rid.strip()):
+            raise UserError(where, "missing id", field="_id", fix="give every row a unique '_id'")
+        rid = str(rid)
+        if rid in out:
+            raise UserError(where, f"duplicate id '{rid}'", field="_id", fix="ids must be unique")
+        if "text" not in row:
+            raise UserError(where, "missing column 'text'", field="text")
+        try:
+            body = text(row["text"]) if not with_title else row["text"]
+        except ValueError as exc:
+            raise UserError(where, str(exc), field="text") from None
+        if with_title:
+            title = row.get("title") or ""
+            if not isinstance(body, str) or not isinstance(title, str):
+                raise UserError(where, "title and text must be text", field="text")
+            body = f"{title} {body}".strip() if title else body  # mteb's document text: title + " " + text
+            if not body.strip():
+                raise UserError(where, "empty document (no title and no text)", field="text")
+        out[rid] = body
+    if not out:
+        raise UserError(path, "the file has no rows")
+    return out
+
+
+def read_qrels(path: Path) -> Qrels:
+    """BEIR qrels TSV: header query-id, corpus-id, score."""
+    if not path.is_file():
+        raise UserError(path, "qrels file not found", fix="add qrels/<split>.tsv (query-id<TAB>corpus-id<TAB>score)")
+    qrels: Qrels = defaultdict(dict)
+    with path.open(encoding="utf-8-sig") as fh:
+        lines = fh.read().splitlines()
+    start = 1 if lines and not lines[0].split("\t")[-1].strip().lstrip("-").isdigit() else 0
+    for lineno, line in enumerate(lines[start:], start + 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise UserError(
+                f"{path}:{lineno}",
+                f"expected 3 tab-separated columns, got {len(parts)}",
+                fix="query-id<TAB>corpus-id<TAB>score",
+            )
+        try:
+            score = int(parts[2])
+        except ValueError:
+            raise UserError(f"{path}:{lineno}", f"score {parts[2]!r} is not an integer", field="score") from None
+        qrels[parts[0]][parts[1]] = score
+    return dict(qrels)
+
+
+def load(task: TaskSpec) -> Data:
+    """Read corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR layout); every qrels id must exist."""
+    from ..data import find_split_file
+
+    corpus_path = find_split_file(task.data, "corpus")
+    queries_path = find_split_file(task.data, "queries")
+    qrels_path = task.data / "qrels" / f"{task.eval_split}.tsv"
+    corpus = _read_id_texts(corpus_path, with_title=True)
+    queries = _read_id_texts(queries_path, with_title=False)
+    qrels = read_qrels(qrels_path)
+    for qid, docs in qrels.items():
+        if qid not in queries:
+            raise UserError(
+                qrels_path,
+                f"query id '{qid}' is not in {queries_path.name}",
+                field="query-id",
+                fix="remove the line or add the query",
+            )
+        for did in docs:
+            if did not in corpus:
+                raise UserError(
+                    qrels_path,
+                    f"corpus id '{did}' is not in {corpus_path.name}",
+                    field="corpus-id",
+                    fix="remove the line or add the document",
+                )
+    kept = {q: d for q, d in qrels.items() if d}  # mteb drops queries without judgements
+    if not kept:
+        raise UserError(qrels_path, "no query has a relevance judgement", fix="add qrels lines")
+    return Data(
+        {q: queries[q] for q in queries if q in kept},
+        corpus,
+        kept,
+        fingerprint([corpus_path, queries_path, qrels_path]),
+    )
+
+
+def similarity_matrix(q: np.ndarray, d: np.ndarray, fn: str) -> Any:
+    """Query x document scores (a torch tensor) with the model's similarity function."""
+    import torch
+    from sentence_transformers import util
+
+    tq, td = (
+        torch.from_numpy(np.ascontiguousarray(q, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(d, dtype=np.float32)),
+    )
+    funcs = {
+        "cosine": util.cos_sim,
+        "dot": util.dot_score,
+        "euclidean": util.euclidean_sim,
+        "manhattan": util.manhattan_sim,
+    }
+    return funcs[fn](tq, td)
+
+
+def exact_search(
+    q_vecs: np.ndarray, d_vecs: np.ndarray, top_k: int, fn: str, chunk: int = 50000, query_batch: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (scores, doc indices) per query, scanning the corpus in chunks: memory O(batch x chunk)."""
+    import torch
+
+    k = min(top_k, len(d_vecs))
+    all_scores = np.empty((len(q_vecs), k), dtype=np.float32)
+    all_idx = np.empty((len(q_vecs), k), dtype=np.int64)
+    for qs in range(0, len(q_vecs), query_batch):
+        best_s = best_i = None
+        for ds in range(0, len(d_vecs), chunk):
+            sims = similarity_matrix(q_vecs[qs : qs + query_batch], d_vecs[ds : ds + chunk], fn)
+            s, i = torch.topk(sims, min(k, sims.shape[1]), dim=1)
+            i = i + ds
+            if best_s is not None:
+                s, i = torch.cat([best_s, s], 1), torch.cat([best_i, i], 1)
+                s, pos = torch.topk(s, min(k, s.shape[1]), dim=1)
+                i = torch.gather(i, 1, pos)
+            best_s, best_i = s, i
+        assert best_s is not None and best_i is not None
+        all_scores[qs : qs + len(best_s)] = best_s.numpy()
+        all_idx[qs : qs + len(best_s)] = best_i.numpy()
+    return all_scores, all_idx
+
+
+def mrr(qrels: Mapping[str, Mapping[str, int]], run: Run, k_values: Sequence[int]) -> dict[str, float]:
+    """MRR@k with ties broken by document id, descending (as pytrec_eval and mteb)."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for qid, docs in run.items():
+        ranked = sorted(docs.items(), key=lambda item: (item[1], item[0]), reverse=True)[: max(k_values)]
+        relevant = {d for d, r in qrels[qid].items() if r > 0}
+        for k in k_values:
+            rr = next((1.0 / (rank + 1) for rank, (d, _) in enumerate(ranked[:k]) if d in relevant), 0.0)
+            out[f"mrr_at_{k}"].append(rr)
+    return {k: sum(v) / len(v) for k, v in out.items()}
+
+
+def score_run(qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES) -> dict[str, float]:
+    """nDCG, MAP, recall, precision, hit rate at each k (pytrec_eval, rounded to 5 decimals as mteb) and MRR."""
+    import pytrec_eval
+
+    ks = ",".join(map(str, k_values))
+    measures = {f"map_cut.{ks}", f"ndcg_cut.{ks}", f"recall.{ks}", f"P.{ks}", f"success.{ks}"}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run)
+    n = len(per_query)
+    out: dict[str, float] = {}
+    names = (
+        ("ndcg_at", "ndcg_cut_"),
+        ("map_at", "map_cut_"),
+        ("recall_at", "recall_"),
+        ("precision_at", "P_"),
+        ("hit_rate_at", "success_"),
+    )
+    for ours, theirs in names:
+        for k in k_values:
+            out[f"{ours}_{k}"] = round(sum(v[f"{theirs}{k}"] for v in per_query.values()) / n, 5)
+    out["accuracy"] = out["recall_at_1"]
+    out.update(mrr(qrels, run, k_values))
+    return out
+
+
+def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
+    """Encode queries (role query) and documents (role document), search exactly, score the run."""
+    qids, dids = list(data.queries), list(data.corpus)
+    q_vecs = embed([data.queries[q] for q in qids], "query")
+    d_vecs = embed([data.corpus[d] for d in dids], "document")
+    top_k = max(K_VALUES) + (1 if params["ignore_identical_ids"] else 0)
+    scores, idx = exact_search(q_vecs, d_vecs, top_k, params["similarity_fn"], params["corpus_chunk_size"])
+    run: Run = {}
+    for qi, qid in enumerate(qids):
+        hits = {dids[j]: float(s) for s, j in zip(scores[qi], idx[qi], strict=True)}
+        if params["ignore_identical_ids"]:
+            hits.pop(qid, None)
+        run[qid] = hits
+    return score_run(data.qrels, run)

@@ -1,0 +1,179 @@
+"""Reading task data files (JSON Lines, CSV, Parquet) with checks that name the file, row and column."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+FORMATS = (".jsonl", ".csv", ".parquet")
+
+
+def find_split_file(folder: Path, split: str) -> Path:
+    """The file holding one split: <split>.jsonl, .csv or .parquet."""
+    for ext in FORMATS:
+        p = folder / f"{split}{ext}"
+        if p.is_file():
+            return p
+    raise UserError(
+        folder / f"{split}.jsonl",
+        "data file not found",
+        fix=f"add {split}.jsonl (or {split}.csv / {split}.parquet) to {folder}",
+    )
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """All rows of a .jsonl / .csv / .parquet file as dicts."""
+    if path.suffix == ".jsonl":
+        rows = []
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise UserError(
+                        f"{path}:{lineno}", f"invalid JSON ({exc.msg})", fix="one JSON object per line"
+                    ) from None
+                if not isinstance(row, dict):
+                    raise UserError(
+                        f"{path}:{lineno}", "each line must be a JSON object", fix='write {"key": value} rows'
+                    )
+                rows.append(row)
+        return rows
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            return [dict(r) for r in csv.DictReader(fh)]
+    if path.suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise UserError(path, "reading Parquet needs pyarrow", fix="pip install 'embbench[parquet]'") from None
+        return pq.read_table(path).to_pylist()
+    raise UserError(path, f"unsupported file type {path.suffix}", fix=f"use one of {', '.join(FORMATS)}")
+
+
+def read_split(folder: Path, split: str, columns: dict[str, Callable[[Any], Any]]) -> tuple[Path, list[dict[str, Any]]]:
+    """Read a split and convert each required column with its checker; errors name file, row and column."""
+    path = find_split_file(folder, split)
+    rows = read_records(path)
+    if not rows:
+        raise UserError(path, "the file has no rows", fix="add data or remove the task")
+    missing = [c for c in columns if c not in rows[0]]
+    if missing:
+        raise UserError(
+            path,
+            f"missing column '{missing[0]}' (found: {', '.join(map(str, rows[0]))})",
+            field=missing[0],
+            fix=f"the file needs the columns {', '.join(columns)}",
+        )
+    out = []
+    for i, row in enumerate(rows):
+        item = {}
+        for col, check in columns.items():
+            if col not in row:
+                raise UserError(f"{path} row {i + 1}", f"missing column '{col}'", field=col)
+            try:
+                item[col] = check(row[col])
+            except ValueError as exc:
+                raise UserError(f"{path} row {i + 1}", str(exc), field=col) from None
+        out.append(item)
+    return path, out
+
+
+def text(value: Any) -> str:
+    """A non-empty text."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {type(value).__name__} {value!r:.40}")
+    if not value.strip():
+        raise ValueError("empty or whitespace-only text (remove the row or fill in the text)")
+    return value
+
+
+def label(value: Any) -> str:
+    """A single class label (string or integer), kept as a string."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        kind = "a list" if isinstance(value, list) else type(value).__name__
+        raise ValueError(f"expected one class label (text or integer), got {kind} {value!r:.40}")
+    value = str(value).strip()
+    if not value:
+        raise ValueError("empty label")
+    return value
+
+
+def label_list(value: Any) -> list[str]:
+    """A list of class labels (possibly empty); a JSON string holding a list is accepted (CSV)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"expected a list of labels, got text {value!r:.40}") from None
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of labels, got {type(value).__name__} {value!r:.40}")
+    return [label(v) for v in value]
+
+
+def binary(value: Any) -> int:
+    """A 0/1 label (also '0'/'1' text from CSV)."""
+    if isinstance(value, str) and value.strip() in {"0", "1"}:
+        return int(value)
+    if isinstance(value, bool) or value not in (0, 1):
+        raise ValueError(f"expected label 0 or 1, got {value!r:.40}")
+    return int(value)
+
+
+def number(value: Any) -> float:
+    """A finite number (also numeric text from CSV)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError(f"expected a number, got text {value!r:.40}") from None
+    if not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"expected a finite number, got {value!r:.40}")
+    return float(value)
+
+
+def text_list(value: Any) -> list[str]:
+    """A list of non-empty texts."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"expected a list of texts, got text {value!r:.40}") from None
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of texts, got {type(value).__name__}")
+    return [text(v) for v in value]
+
+
+def fingerprint(paths: Iterable[Path]) -> str:
+    """sha256 over the bytes of the data files (order-independent of the iteration order)."""
+    h = hashlib.sha256()
+    for p in sorted(Path(p) for p in paths):
+        h.update(p.name.encode())
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def require_min_per_class(labels: list[str], minimum: int, where: Path, field: str = "label") -> None:
+    """Each class needs at least `minimum` examples for the protocol to be meaningful."""
+    counts: dict[str, int] = {}
+    for lab in labels:
+        counts[lab] = counts.get(lab, 0) + 1
+    few = sorted((c, lab) for lab, c in counts.items() if c < minimum)
+    if few:
+        c, lab = few[0]
+        raise UserError(
+            where,
+            f"class '{lab}' has {c} example(s); the protocol needs at least {minimum} per class",
+            field=field,
+            fix="add examples of that class or remove it",
+        )

@@ -1,0 +1,139 @@
+"""The one seam: categories call embed(texts, role); prompts, dedup, caching, batching and timing live here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .backends import Encoder
+from .prompts import Role, resolve_prompt
+
+
+class BadVectors(Exception):
+    """The model returned vectors that cannot be used (NaN/inf, wrong width or count)."""
+
+
+class VectorStore(Protocol):
+    """Persistent vectors by key (see cache.py)."""
+
+    def get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]: ...
+
+    def put_many(self, keys: Sequence[bytes], vectors: np.ndarray) -> None: ...
+
+
+@dataclass
+class EmbedStats:
+    """Counts and seconds for one task (or one whole model)."""
+
+    texts: int = 0
+    unique: int = 0
+    from_cache: int = 0
+    encoded: int = 0
+    encode_seconds: float = 0.0
+    cache_seconds: float = 0.0
+
+    def add(self, other: EmbedStats) -> None:
+        for k in self.__dataclass_fields__:
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
+
+def identity_key(identity: Mapping[str, Any]) -> str:
+    """Stable hash of an encoder identity."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def text_key(model_key: str, prompt: str, text: str) -> bytes:
+    """Cache key of one (model configuration, prompt, text)."""
+    return hashlib.sha256(f"{model_key}\x00{prompt}\x00{text}".encode()).digest()
+
+
+class Embedder:
+    """Embeds texts for one model configuration, never encoding a (prompt, text) twice."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        prompts: Mapping[str, str] | None,
+        store: VectorStore | None = None,
+        log: Callable[[str], None] | None = None,
+        name: str = "model",
+    ):
+        self.name = name
+        self.encoder = encoder
+        self.prompts = dict(prompts) if prompts is not None else encoder.builtin_prompts()
+        self.model_key = identity_key(encoder.identity())
+        self.store = store
+        self.memory: dict[bytes, np.ndarray] = {}
+        self.dim: int | None = None
+        self.log = log or (lambda _msg: None)
+        self.total = EmbedStats()
+
+    def for_task(self, task_name: str, category: str) -> TaskEmbed:
+        """The embed(texts, role) callable handed to a category for one task."""
+        return TaskEmbed(self, task_name, category)
+
+    def embed(self, texts: Sequence[str], prompt: str, stats: EmbedStats) -> np.ndarray:
+        """Vectors for texts under a prompt: memory, then the store, then the model for what is left."""
+        keys = [text_key(self.model_key, prompt, t) for t in texts]
+        unique = dict.fromkeys(keys)
+        stats.texts += len(keys)
+        stats.unique += len(unique)
+        missing = [k for k in unique if k not in self.memory]
+        if missing and self.store is not None:
+            t0 = time.perf_counter()
+            found = self.store.get_many(missing)
+            stats.cache_seconds += time.perf_counter() - t0
+            stats.from_cache += len(found)
+            self.memory.update(found)
+            missing = [k for k in missing if k not in found]
+        if missing:
+            by_key = dict(zip(keys, texts, strict=True))
+            batch = [by_key[k] for k in missing]
+            self.log(f"encoding {len(batch)} new texts" + (f" with prompt {prompt!r}" if prompt else ""))
+            t0 = time.perf_counter()
+            vecs = self.encoder.encode(batch, prompt)
+            stats.encode_seconds += time.perf_counter() - t0
+            self._check(vecs, len(batch))
+            stats.encoded += len(batch)
+            if self.store is not None:
+                t0 = time.perf_counter()
+                self.store.put_many(missing, vecs)
+                stats.cache_seconds += time.perf_counter() - t0
+            self.memory.update(zip(missing, vecs, strict=True))
+        if not keys:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        return np.stack([self.memory[k] for k in keys])
+
+    def _check(self, vecs: np.ndarray, n: int) -> None:
+        if vecs.ndim != 2 or vecs.shape[0] != n:
+            raise BadVectors(f"expected {n} vectors, got an array of shape {vecs.shape}")
+        if self.dim is None:
+            self.dim = vecs.shape[1]
+        elif vecs.shape[1] != self.dim:
+            raise BadVectors(f"vector width changed from {self.dim} to {vecs.shape[1]}")
+        if not np.isfinite(vecs).all():
+            bad = int((~np.isfinite(vecs).all(axis=1)).sum())
+            raise BadVectors(f"{bad} of {n} vectors contain NaN or infinite values")
+
+
+@dataclass
+class TaskEmbed:
+    """embed(texts, role) for one task: resolves the prompt from (task, category, role) and records it."""
+
+    embedder: Embedder
+    task_name: str
+    category: str
+    stats: EmbedStats = field(default_factory=EmbedStats)
+    prompts_used: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, texts: Sequence[str], role: Role = None) -> np.ndarray:
+        prompt = resolve_prompt(self.embedder.prompts, self.task_name, self.category, role) or ""
+        self.prompts_used[role or "text"] = prompt
+        vecs = self.embedder.embed(texts, prompt, self.stats)
+        return vecs

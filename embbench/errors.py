@@ -1,0 +1,40 @@
+"""User-facing errors: one line that names the file, the field, the problem and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A mistake in the user's input; printed as one line, exit code 2, never a traceback."""
+
+    exit_code = 2
+
+    def __init__(self, where: str | Path, problem: str, *, field: str | None = None, fix: str | None = None):
+        self.where = str(where)
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [self.where]
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        text = ": ".join(parts) + f": {self.problem}"
+        if self.fix:
+            text += f" (fix: {self.fix})"
+        return text
+
+
+class ModelUnavailable(Exception):
+    """A model could not be loaded (no network, unknown hub id, missing folder)."""
+
+
+def missing_extra(package: str, extra: str) -> UserError:
+    """The error for an optional dependency that is not installed."""
+    return UserError(
+        package,
+        f"the optional package '{package}' is not installed",
+        fix=f"pip install 'embbench[{extra}]'",
+    )

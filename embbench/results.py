@@ -1,0 +1,78 @@
+"""Result files: one JSON per (model, task), written atomically; the source of truth for every report."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+LIBRARIES = (
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "scikit-learn",
+    "numpy",
+    "scipy",
+    "pytrec_eval-terrier",
+    "huggingface-hub",
+)
+
+
+def versions() -> dict[str, str]:
+    """embbench, Python and library versions for provenance."""
+    out = {"embbench": _version("embbench"), "python": platform.python_version()}
+    for lib in LIBRARIES:
+        out[lib] = _version(lib)
+    return out
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def result_path(output: Path, model: str, task: str) -> Path:
+    """reports/results/<model>/<task>.json (names were checked to be safe file names)."""
+    return output / "results" / model / f"{task}.json"
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write via a temporary file and rename, so a crash never leaves a torn file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, ensure_ascii=False, indent=2, sort_keys=False, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_results(output: Path) -> list[dict[str, Any]]:
+    """Every result JSON under output/results (unreadable files are reported, not skipped silently)."""
+    root = output / "results"
+    out = []
+    for path in sorted(root.glob("*/*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(
+                path, f"unreadable result file ({exc})", fix="delete it and re-run that model and task"
+            ) from None
+        for key in ("model", "task", "category", "main_metric", "main_score"):
+            if key not in record:
+                raise UserError(path, "not an embbench result", field=key, fix="delete it and re-run")
+        out.append(record)
+    return out

@@ -1,0 +1,175 @@
+"""Runs every (model, task) pair: loads data once, a model only when it has work, writes one result each."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import categories
+from .backends import load_encoder
+from .categories._common import merge_params
+from .config import ModelSpec, TaskSpec
+from .embed import BadVectors, Embedder, VectorStore
+from .errors import ModelUnavailable, UserError
+from .results import result_path, versions, write_json_atomic
+
+Log = Callable[[str], None]
+
+
+def stderr_log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunSummary:
+    """What happened: results written, skipped, and failures with their reasons."""
+
+    written: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    unavailable: list[tuple[str, str, bool]] = field(default_factory=list)  # (model, reason, optional)
+    failed: list[tuple[str, str, str, bool]] = field(default_factory=list)  # (model, task, reason, user_error)
+
+    @property
+    def exit_code(self) -> int:
+        if any(user for *_, user in self.failed):
+            return 2
+        if self.failed or any(not optional for *_, optional in self.unavailable):
+            return 1
+        return 0
+
+
+def resolve_params(task: TaskSpec, similarity_fn: str = "cosine") -> dict[str, Any]:
+    """The category's defaults, the task file's overrides, and the model's similarity function."""
+    params = merge_params(categories.get(task.category).DEFAULTS, task.params, task.file)
+    if "similarity_fn" in params and "similarity_fn" not in task.params:
+        params["similarity_fn"] = similarity_fn
+    return params
+
+
+def load_data(tasks: list[TaskSpec]) -> dict[str, Any]:
+    """Load and validate every task's data and params up front: a user mistake stops the run before any work."""
+    out = {}
+    for t in tasks:
+        resolve_params(t)
+        out[t.name] = categories.get(t.category).load(t)
+    return out
+
+
+def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> dict[str, Any]:
+    """Evaluate one task with one model; returns the result record (not yet written)."""
+    module = categories.get(task.category)
+    params = resolve_params(task, embedder.encoder.similarity_fn)
+    embed = embedder.for_task(task.name, task.category)
+    t0 = time.perf_counter()
+    metrics = module.evaluate(data, embed, params)
+    seconds = time.perf_counter() - t0
+    main_metric = task.main_metric or module.MAIN_METRIC
+    if main_metric not in metrics:
+        raise UserError(
+            task.file,
+            f"unknown metric '{main_metric}' for {task.category}",
+            field="main_metric",
+            fix=f"use one of: {', '.join(sorted(metrics))}",
+        )
+    s = embed.stats
+    return {
+        "schema": 1,
+        "model": embedder.name,
+        "task": task.name,
+        "category": task.category,
+        "main_metric": main_metric,
+        "main_score": metrics[main_metric],
+        "metrics": metrics,
+        "n_items": data.n_items,
+        "seconds": round(seconds, 3),
+        "timing": {
+            "encode_seconds": round(s.encode_seconds, 3),
+            "cache_seconds": round(s.cache_seconds, 3),
+            "evaluate_seconds": round(seconds - s.encode_seconds - s.cache_seconds, 3),
+        },
+        "embedding": {"texts": s.texts, "unique": s.unique, "from_cache": s.from_cache, "encoded": s.encoded},
+        "prompts": embed.prompts_used,
+        "params": params,
+        "task_info": {
+            "file": str(task.file),
+            "data": str(task.data),
+            "eval_split": task.eval_split,
+            "description": task.description,
+            "source": task.source,
+            "license": task.license,
+            "data_fingerprint": data.fingerprint,
+        },
+        "model_info": embedder.encoder.provenance(),
+        "versions": versions(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run(
+    models: list[ModelSpec],
+    tasks: list[TaskSpec],
+    output: Path,
+    *,
+    force: bool = False,
+    store_for: Callable[[ModelSpec], VectorStore | None] | None = None,
+    log: Log = stderr_log,
+) -> RunSummary:
+    """Evaluate every model on every task, writing results as they finish."""
+    data = load_data(tasks)
+    summary = RunSummary()
+    for mi, spec in enumerate(models, 1):
+        todo = [t for t in tasks if force or not result_path(output, spec.name, t.name).is_file()]
+        for t in tasks:
+            if t not in todo:
+                summary.skipped.append((spec.name, t.name))
+        if not todo:
+            log(f"[{mi}/{len(models)}] {spec.name}: all {len(tasks)} results exist (use --force to recompute)")
+            continue
+        log(f"[{mi}/{len(models)}] {spec.name}: loading {spec.model}")
+        try:
+            encoder = load_encoder(spec)
+        except ModelUnavailable as exc:
+            tag = "skipped (optional)" if spec.optional else "FAILED"
+            log(f"  {spec.name}: {tag}: {exc}")
+            summary.unavailable.append((spec.name, str(exc), spec.optional))
+            continue
+        except UserError as exc:
+            log(f"  {spec.name}: FAILED: {exc}")
+            summary.failed.extend((spec.name, t.name, str(exc), True) for t in todo)
+            continue
+        except Exception as exc:  # a broken model folder, an incompatible architecture...
+            log(f"  {spec.name}: FAILED to load: {type(exc).__name__}: {exc}")
+            summary.failed.extend((spec.name, t.name, f"load failed: {exc}", False) for t in todo)
+            continue
+        store = store_for(spec) if store_for else None
+        embedder = Embedder(encoder, spec.prompts, store, log=lambda m: log(f"    {m}"), name=spec.name)
+        for ti, task in enumerate(todo, 1):
+            log(f"  ({ti}/{len(todo)}) {task.name} [{task.category}]")
+            try:
+                record = evaluate_task(task, data[task.name], embedder)
+            except BadVectors as exc:
+                msg = f"model '{spec.name}' returned unusable vectors on task '{task.name}': {exc}"
+                log(f"    FAILED: {msg}")
+                summary.failed.append((spec.name, task.name, msg, True))
+                continue
+            except UserError as exc:
+                log(f"    FAILED: {exc}")
+                summary.failed.append((spec.name, task.name, str(exc), True))
+                continue
+            except Exception as exc:
+                log(f"    FAILED: {type(exc).__name__}: {exc}")
+                summary.failed.append((spec.name, task.name, f"{type(exc).__name__}: {exc}", False))
+                continue
+            write_json_atomic(result_path(output, spec.name, task.name), record)
+            summary.written.append((spec.name, task.name))
+            e = record["embedding"]
+            log(
+                f"    {record['main_metric']} = {record['main_score']:.4f}  ({e['texts']} texts, "
+                f"{e['encoded']} encoded, {e['from_cache']} from cache, {record['seconds']:.1f}s)"
+            )
+    return summary
