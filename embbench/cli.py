@@ -30,8 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tasks", type=Path, nargs="+", default=[Path("tasks")], help="task files or folders")
     run.add_argument("--output", type=Path, default=Path("reports"), help="results and leaderboards (default: reports)")
     run.add_argument("--force", action="store_true", help="recompute results that already exist")
+    run.add_argument(
+        "--cache-dir", type=Path, default=None, help="embedding cache (default: $EMBBENCH_CACHE or ~/.cache/embbench)"
+    )
+    run.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     rep = sub.add_parser("report", help="re-render the leaderboards from the result files")
     rep.add_argument("--output", type=Path, default=Path("reports"))
+    cache = sub.add_parser("cache", help="inspect or clear the embedding cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--model", help="with clear: only the configurations used by this model name")
+    cache.add_argument("--cache-dir", type=Path, default=None)
     ls = sub.add_parser("ls", help="list tasks")
     ls.add_argument("--tasks", type=Path, nargs="+", default=[Path("tasks")])
     return p
@@ -45,7 +53,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     models = load_models(args.models)
     tasks = load_tasks(args.tasks)
     stderr_log(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
-    summary = run(models, tasks, args.output, force=args.force)
+    from .cache import DiskCache
+
+    cache = None if args.no_cache else DiskCache(args.cache_dir)
+    summary = run(models, tasks, args.output, force=args.force, cache=cache)
     if (args.output / "results").is_dir():
         paths = write_reports(args.output)
         stderr_log("leaderboards: " + ", ".join(map(str, paths)))
@@ -70,6 +81,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from .cache import DiskCache
+
+    cache = DiskCache(args.cache_dir)
+    if args.action == "clear":
+        n = cache.clear(args.model)
+        print(f"removed {n} model configuration(s) from {cache.root}")
+        return 0
+    rows = cache.info()
+    print(f"cache: {cache.root}")
+    print(f"{'model name(s)':32} {'entries':>9} {'segments':>9} {'MiB':>9}  model")
+    for r in rows:
+        print(
+            f"{','.join(r['names']):32} {r['entries']:>9} {r['segments']:>9} {r['bytes'] / 2**20:>9.1f}  {r['model']}"
+        )
+    total = sum(r["bytes"] for r in rows) / 2**20
+    print(f"{len(rows)} configuration(s), {sum(r['entries'] for r in rows)} vectors, {total:.1f} MiB")
+    return 0
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     from . import categories
     from .config import load_tasks
@@ -84,7 +115,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    handlers = {"run": cmd_run, "report": cmd_report, "ls": cmd_ls}
+    handlers = {"run": cmd_run, "report": cmd_report, "ls": cmd_ls, "cache": cmd_cache}
     try:
         return handlers[args.command](args)
     except UserError as exc:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .backends import Encoder
+from .cache import DiskCache
 from .prompts import Role, resolve_prompt
 
 
@@ -20,11 +21,24 @@ class BadVectors(Exception):
 
 
 class VectorStore(Protocol):
-    """Persistent vectors by key (see cache.py)."""
+    """Vectors by key: cache.SegmentStore on disk, or MemoryStore for one run."""
 
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]: ...
 
     def put_many(self, keys: Sequence[bytes], vectors: np.ndarray) -> None: ...
+
+
+class MemoryStore:
+    """In-process vectors (used with --no-cache): still never encodes a (prompt, text) twice in a run."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[bytes, np.ndarray] = {}
+
+    def get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        return {k: self.vectors[k] for k in keys if k in self.vectors}
+
+    def put_many(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        self.vectors.update(zip(keys, vectors, strict=True))
 
 
 @dataclass
@@ -54,46 +68,46 @@ def text_key(model_key: str, prompt: str, text: str) -> bytes:
 
 
 class Embedder:
-    """Embeds texts for one model configuration, never encoding a (prompt, text) twice."""
+    """Embeds texts for one model configuration, never encoding a (prompt, text) twice.
+
+    With a persistent store, vectors live on disk (shared across tasks, runs and processes); without one they
+    are kept in memory for the run.
+    """
 
     def __init__(
         self,
         encoder: Encoder,
         prompts: Mapping[str, str] | None,
-        store: VectorStore | None = None,
+        cache: DiskCache | None = None,
         log: Callable[[str], None] | None = None,
         name: str = "model",
     ):
         self.name = name
         self.encoder = encoder
         self.prompts = dict(prompts) if prompts is not None else encoder.builtin_prompts()
-        self.model_key = identity_key(encoder.identity())
-        self.store = store
-        self.memory: dict[bytes, np.ndarray] = {}
+        self.identity = encoder.identity()
+        self.model_key = identity_key(self.identity)
+        self.store: VectorStore = cache.store(self.model_key, self.identity, name) if cache else MemoryStore()
         self.dim: int | None = None
         self.log = log or (lambda _msg: None)
-        self.total = EmbedStats()
 
     def for_task(self, task_name: str, category: str) -> TaskEmbed:
         """The embed(texts, role) callable handed to a category for one task."""
         return TaskEmbed(self, task_name, category)
 
     def embed(self, texts: Sequence[str], prompt: str, stats: EmbedStats) -> np.ndarray:
-        """Vectors for texts under a prompt: memory, then the store, then the model for what is left."""
+        """Vectors for texts under a prompt: from the store, and from the model for what it lacks."""
         keys = [text_key(self.model_key, prompt, t) for t in texts]
-        unique = dict.fromkeys(keys)
+        unique = list(dict.fromkeys(keys))
         stats.texts += len(keys)
         stats.unique += len(unique)
-        missing = [k for k in unique if k not in self.memory]
-        if missing and self.store is not None:
-            t0 = time.perf_counter()
-            found = self.store.get_many(missing)
-            stats.cache_seconds += time.perf_counter() - t0
-            stats.from_cache += len(found)
-            self.memory.update(found)
-            missing = [k for k in missing if k not in found]
+        t0 = time.perf_counter()
+        found = self.store.get_many(unique)
+        stats.cache_seconds += time.perf_counter() - t0
+        stats.from_cache += len(found)
+        missing = [k for k in unique if k not in found]
         if missing:
-            by_key = dict(zip(keys, texts, strict=True))
+            by_key = dict(zip(keys, texts, strict=False))
             batch = [by_key[k] for k in missing]
             self.log(f"encoding {len(batch)} new texts" + (f" with prompt {prompt!r}" if prompt else ""))
             t0 = time.perf_counter()
@@ -101,16 +115,16 @@ class Embedder:
             stats.encode_seconds += time.perf_counter() - t0
             self._check(vecs, len(batch))
             stats.encoded += len(batch)
-            if self.store is not None:
-                t0 = time.perf_counter()
-                self.store.put_many(missing, vecs)
-                stats.cache_seconds += time.perf_counter() - t0
-            self.memory.update(zip(missing, vecs, strict=True))
+            t0 = time.perf_counter()
+            self.store.put_many(missing, vecs)
+            stats.cache_seconds += time.perf_counter() - t0
+            found.update(zip(missing, vecs, strict=True))
         if not keys:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
-        return np.stack([self.memory[k] for k in keys])
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
     def _check(self, vecs: np.ndarray, n: int) -> None:
+        """Reject vectors no metric can use: wrong count or width, NaN or infinite values."""
         if vecs.ndim != 2 or vecs.shape[0] != n:
             raise BadVectors(f"expected {n} vectors, got an array of shape {vecs.shape}")
         if self.dim is None:

@@ -27,6 +27,10 @@ class UserError(Exception):
         return text
 
 
+class ModelLoadError(Exception):
+    """A model was found but could not be loaded (broken folder, unsupported architecture)."""
+
+
 class ModelUnavailable(Exception):
     """A model could not be loaded (no network, unknown hub id, missing folder)."""
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from . import categories
 from .backends import load_encoder
+from .cache import DiskCache
 from .categories._common import merge_params
 from .config import ModelSpec, TaskSpec
-from .embed import BadVectors, Embedder, VectorStore
-from .errors import ModelUnavailable, UserError
+from .embed import BadVectors, Embedder
+from .errors import ModelLoadError, ModelUnavailable, UserError
 from .results import result_path, versions, write_json_atomic
 
 Log = Callable[[str], None]
@@ -116,7 +117,7 @@ def run(
     output: Path,
     *,
     force: bool = False,
-    store_for: Callable[[ModelSpec], VectorStore | None] | None = None,
+    cache: DiskCache | None = None,
     log: Log = stderr_log,
 ) -> RunSummary:
     """Evaluate every model on every task, writing results as they finish."""
@@ -146,12 +147,15 @@ def run(
             log(f"  {spec.name}: FAILED to load: {type(exc).__name__}: {exc}")
             summary.failed.extend((spec.name, t.name, f"load failed: {exc}", False) for t in todo)
             continue
-        store = store_for(spec) if store_for else None
-        embedder = Embedder(encoder, spec.prompts, store, log=lambda m: log(f"    {m}"), name=spec.name)
+        embedder = Embedder(encoder, spec.prompts, cache, log=lambda m: log(f"    {m}"), name=spec.name)
         for ti, task in enumerate(todo, 1):
             log(f"  ({ti}/{len(todo)}) {task.name} [{task.category}]")
             try:
                 record = evaluate_task(task, data[task.name], embedder)
+            except ModelLoadError as exc:
+                log(f"    FAILED: {exc}")
+                summary.failed.extend((spec.name, t.name, str(exc), False) for t in todo[ti - 1 :])
+                break
             except BadVectors as exc:
                 msg = f"model '{spec.name}' returned unusable vectors on task '{task.name}': {exc}"
                 log(f"    FAILED: {msg}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..config import ModelSpec
-from ..errors import ModelUnavailable, UserError
+from ..errors import ModelLoadError, ModelUnavailable, UserError
 
 
 def _folder_hash(folder: Path) -> str:
@@ -86,6 +87,27 @@ class SentenceTransformerEncoder:
                 field="pooling",
                 fix="remove 'pooling' (it is for plain transformers checkpoints)",
             )
+        self.has_st_config = has_st_config
+        st_config = self.folder / "config_sentence_transformers.json"
+        self.st_config = json.loads(st_config.read_text()) if st_config.is_file() else {}
+        self.similarity_fn = str(self.st_config.get("similarity_fn_name") or "cosine")
+        self._model: Any = None
+        self.load_seconds: float | None = None
+
+    @property
+    def model(self) -> Any:
+        """The SentenceTransformer, loaded on first use (a run served from the cache never loads it)."""
+        if self._model is None:
+            t0 = time.perf_counter()
+            try:
+                self._model = self._load()
+            except Exception as exc:
+                raise ModelLoadError(f"loading {self.folder} failed: {type(exc).__name__}: {exc}") from exc
+            self.load_seconds = time.perf_counter() - t0
+        return self._model
+
+    def _load(self) -> Any:
+        spec = self.spec
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
         from sentence_transformers import SentenceTransformer, models
@@ -94,8 +116,8 @@ class SentenceTransformerEncoder:
         if spec.dtype and spec.dtype != "float32":
             model_kwargs["torch_dtype"] = spec.dtype if spec.dtype == "auto" else getattr(torch, spec.dtype)
         common = {"device": spec.device, "trust_remote_code": spec.trust_remote_code, "truncate_dim": spec.truncate_dim}
-        if has_st_config or not spec.pooling:
-            self.model = SentenceTransformer(
+        if self.has_st_config or not spec.pooling:
+            model = SentenceTransformer(
                 str(self.folder),
                 model_kwargs=model_kwargs or None,
                 tokenizer_kwargs=spec.tokenizer_kwargs or None,
@@ -110,18 +132,19 @@ class SentenceTransformerEncoder:
             )
             mode = {"last": "lasttoken"}.get(spec.pooling, spec.pooling)
             pool = models.Pooling(word.get_word_embedding_dimension(), pooling_mode=mode)
-            self.model = SentenceTransformer(modules=[word, pool], **common)
+            model = SentenceTransformer(modules=[word, pool], **common)
         if spec.max_seq_length:
-            self.model.max_seq_length = spec.max_seq_length
-        self.similarity_fn = str(getattr(self.model, "similarity_fn_name", None) or "cosine")
+            model.max_seq_length = spec.max_seq_length
+        return model
 
     def identity(self) -> dict[str, Any]:
+        """The model's content (hub commit or folder hash) plus every option that changes a vector."""
         s = self.spec
         return {
             "backend": "sentence-transformers",
             "model": self.model_id,
             "dtype": s.dtype or "float32",
-            "max_seq_length": self.model.max_seq_length,
+            "max_seq_length": s.max_seq_length,
             "normalize": s.normalize,
             "truncate_dim": s.truncate_dim,
             "pooling": s.pooling,
@@ -130,22 +153,33 @@ class SentenceTransformerEncoder:
         }
 
     def provenance(self) -> dict[str, Any]:
-        return {
+        """Identity plus where the model came from and how it ran."""
+        info = {
             **self.identity(),
             "source": self.spec.model,
             "path": str(self.folder),
             "revision": self.revision,
-            "device": str(self.model.device),
             "similarity_fn": self.similarity_fn,
-            "dim": (
-                getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-            )(),
         }
+        if self._model is not None:
+            m = self._model
+            dim_fn = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+            info.update(
+                device=str(m.device),
+                dim=dim_fn(),
+                max_seq_length=m.max_seq_length,
+                load_seconds=round(self.load_seconds or 0.0, 3),
+            )
+        else:
+            info["device"] = "not loaded (every vector came from the cache)"
+        return info
 
     def builtin_prompts(self) -> dict[str, str]:
-        return dict(getattr(self.model, "prompts", None) or {})
+        """Prompts saved in the model's config_sentence_transformers.json."""
+        return {k: v for k, v in (self.st_config.get("prompts") or {}).items() if isinstance(v, str)}
 
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        """float32 vectors; sentence-transformers sorts by length and batches with the model's batch size."""
         vecs = self.model.encode(
             texts,
             prompt=prompt,

@@ -1,0 +1,160 @@
+"""Persistent embedding cache: append-only segment files per model configuration, safe under kill and concurrency.
+
+Layout: <root>/<model-key>/meta.json and segments <id>.npy (float32 rows) + <id>.keys (32-byte keys, one per row).
+A segment is written to temporary files, fsynced and renamed (vectors first, keys last): a reader only sees a
+segment whose .keys exists, so a killed writer leaves at most ignorable temporary files and two concurrent writers
+never touch the same file (no locks, no "database is locked").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+KEY_BYTES = 32
+
+
+def default_root() -> Path:
+    """$EMBBENCH_CACHE, else $XDG_CACHE_HOME/embbench, else ~/.cache/embbench."""
+    env = os.environ.get("EMBBENCH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "embbench"
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class SegmentStore:
+    """Vectors of one model configuration; get_many/put_many by 32-byte key."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.index: dict[bytes, tuple[str, int]] = {}
+        self.segments: set[str] = set()
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def _refresh(self) -> None:
+        """Index segments written since the last look (by this or another process)."""
+        if not self.folder.is_dir():
+            return
+        for keys_file in self.folder.glob("*.keys"):
+            seg = keys_file.stem
+            if seg in self.segments:
+                continue
+            raw = keys_file.read_bytes()
+            if len(raw) % KEY_BYTES:
+                continue  # cannot happen with atomic renames; ignore rather than crash
+            self.segments.add(seg)
+            for row in range(len(raw) // KEY_BYTES):
+                self.index.setdefault(raw[row * KEY_BYTES : (row + 1) * KEY_BYTES], (seg, row))
+
+    def _array(self, seg: str) -> np.ndarray:
+        arr = self._arrays.get(seg)
+        if arr is None:
+            arr = self._arrays[seg] = np.load(self.folder / f"{seg}.npy", mmap_mode="r")
+        return arr
+
+    def get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        """The cached vectors among keys (missing keys are absent from the result)."""
+        if any(k not in self.index for k in keys):
+            self._refresh()
+        by_seg: dict[str, list[tuple[bytes, int]]] = {}
+        for k in keys:
+            hit = self.index.get(k)
+            if hit is not None:
+                by_seg.setdefault(hit[0], []).append((k, hit[1]))
+        out: dict[bytes, np.ndarray] = {}
+        for seg, items in by_seg.items():
+            rows = np.asarray(self._array(seg)[[r for _, r in items]], dtype=np.float32)
+            out.update(zip([k for k, _ in items], rows, strict=True))
+        return out
+
+    def put_many(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        """Append one segment holding these vectors."""
+        if not len(keys):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        seg = f"{time.time_ns():x}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        _atomic_write(self.folder / f"{seg}.npy", lambda fh: np.save(fh, vecs))
+        _atomic_write(self.folder / f"{seg}.keys", lambda fh: fh.write(b"".join(keys)))
+        self.segments.add(seg)
+        for row, k in enumerate(keys):
+            self.index.setdefault(k, (seg, row))
+
+
+class DiskCache:
+    """The cache root: one SegmentStore per model configuration, plus info and clear."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else default_root()
+
+    def store(self, model_key: str, identity: dict[str, Any], name: str) -> SegmentStore:
+        """The store of one model configuration; records which model names used it."""
+        folder = self.root / model_key[:32]
+        folder.mkdir(parents=True, exist_ok=True)
+        meta_path = folder / "meta.json"
+        meta = self._meta(folder) or {"identity": identity, "model_key": model_key, "names": []}
+        if name not in meta["names"]:
+            meta["names"] = sorted({*meta["names"], name})
+            _atomic_write(meta_path, lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode()))
+        return SegmentStore(folder)
+
+    @staticmethod
+    def _meta(folder: Path) -> dict[str, Any] | None:
+        try:
+            return json.loads((folder / "meta.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def info(self) -> list[dict[str, Any]]:
+        """Per model configuration: names, model, entries and bytes on disk."""
+        out = []
+        if not self.root.is_dir():
+            return out
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            meta = self._meta(folder) or {}
+            keys = list(folder.glob("*.keys"))
+            entries = sum(k.stat().st_size // KEY_BYTES for k in keys)
+            size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+            out.append(
+                {
+                    "folder": folder.name,
+                    "names": meta.get("names", []),
+                    "model": meta.get("identity", {}).get("model", "?"),
+                    "entries": entries,
+                    "segments": len(keys),
+                    "bytes": size,
+                }
+            )
+        return out
+
+    def clear(self, model: str | None = None) -> int:
+        """Delete every configuration (or those used by model name); returns how many were removed."""
+        removed = 0
+        for entry in self.info():
+            if model is None or model in entry["names"]:
+                shutil.rmtree(self.root / entry["folder"], ignore_errors=True)
+                removed += 1
+        return removed
