@@ -32,6 +32,7 @@ class Leaderboard:
     tasks: list[tuple[str, str, str]]  # (task, category, main_metric), ordered by category then name
     models: list[str]
     scores: dict[tuple[str, str], float]  # (model, task) -> main score x 100
+    not_applicable: frozenset[tuple[str, str]] = frozenset()  # (model, task) the category has no meaning for
 
     def categories(self) -> list[str]:
         present = {c for _, c, _ in self.tasks}
@@ -72,7 +73,7 @@ class Leaderboard:
             for c in self.categories():
                 row[f"mean_{c}"] = self.category_mean(m, c)
             for t, _, _ in self.tasks:
-                row[t] = self.scores.get((m, t))
+                row[t] = "n/a" if (m, t) in self.not_applicable else self.scores.get((m, t))
             out.append(row)
         return out
 
@@ -90,12 +91,13 @@ def build(records: list[dict[str, Any]]) -> Leaderboard:
         tasks.setdefault(r["task"], (r["category"], r["main_metric"]))
     order = sorted(tasks.items(), key=lambda kv: (CATEGORIES.index(kv[1][0]) if kv[1][0] in CATEGORIES else 99, kv[0]))
     models = sorted({r["model"] for r in records})
-    scores = {(r["model"], r["task"]): 100.0 * float(r["main_score"]) for r in records}
-    return Leaderboard([(t, c, m) for t, (c, m) in order], models, scores)
+    scores = {(r["model"], r["task"]): 100.0 * float(r["main_score"]) for r in records if r["main_score"] is not None}
+    na = frozenset((r["model"], r["task"]) for r in records if r["main_score"] is None)
+    return Leaderboard([(t, c, m) for t, (c, m) in order], models, scores, na)
 
 
-def _fmt(v: float | None) -> str:
-    return "" if v is None else f"{v:.2f}"
+def _fmt(v: float | str | None) -> str:
+    return "" if v is None else v if isinstance(v, str) else f"{v:.2f}"
 
 
 def markdown(board: Leaderboard, records: list[dict[str, Any]]) -> str:

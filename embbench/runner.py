@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import categories
-from .backends import load_encoder
+from .backends import Ranker, load_encoder
 from .cache import DiskCache
 from .categories._common import merge_params
 from .config import ModelSpec, TaskSpec
@@ -62,39 +62,75 @@ def load_data(tasks: list[TaskSpec]) -> dict[str, Any]:
 
 
 def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> dict[str, Any]:
-    """Evaluate one task with one model; returns the result record (not yet written)."""
+    """Evaluate one task with one embedding model; returns the result record (not yet written)."""
     module = categories.get(task.category)
     params = resolve_params(task, embedder.encoder.similarity_fn)
     embed = embedder.for_task(task.name, task.category)
     t0 = time.perf_counter()
     metrics = module.evaluate(data, embed, params)
     seconds = time.perf_counter() - t0
+    s = embed.stats
+    return make_record(
+        task,
+        data,
+        embedder.name,
+        metrics,
+        params,
+        seconds,
+        embedder.encoder.provenance(),
+        timing={
+            "encode_seconds": round(s.encode_seconds, 3),
+            "cache_seconds": round(s.cache_seconds, 3),
+            "evaluate_seconds": round(seconds - s.encode_seconds - s.cache_seconds, 3),
+        },
+        embedding={"texts": s.texts, "unique": s.unique, "from_cache": s.from_cache, "encoded": s.encoded},
+        prompts=embed.prompts_used,
+    )
+
+
+def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker) -> dict[str, Any]:
+    """Evaluate one task with a ranking baseline (BM25); 'n/a' where the category has no meaning for it."""
+    module = categories.get(task.category)
+    params = resolve_params(task)
+    if task.category not in ranker.categories or not hasattr(module, "evaluate_ranking"):
+        return make_record(task, data, name, None, params, 0.0, ranker.provenance())
+    t0 = time.perf_counter()
+    metrics = module.evaluate_ranking(data, ranker.rank, params)
+    return make_record(task, data, name, metrics, params, time.perf_counter() - t0, ranker.provenance())
+
+
+def make_record(
+    task: TaskSpec,
+    data: Any,
+    model: str,
+    metrics: dict[str, float] | None,
+    params: dict[str, Any],
+    seconds: float,
+    model_info: dict[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
+    """The result JSON of one (model, task); metrics None means the category does not apply to the model."""
+    module = categories.get(task.category)
     main_metric = task.main_metric or module.MAIN_METRIC
-    if main_metric not in metrics:
+    if metrics is not None and main_metric not in metrics:
         raise UserError(
             task.file,
             f"unknown metric '{main_metric}' for {task.category}",
             field="main_metric",
             fix=f"use one of: {', '.join(sorted(metrics))}",
         )
-    s = embed.stats
     return {
         "schema": 1,
-        "model": embedder.name,
+        "model": model,
         "task": task.name,
         "category": task.category,
         "main_metric": main_metric,
-        "main_score": metrics[main_metric],
-        "metrics": metrics,
+        "main_score": None if metrics is None else metrics[main_metric],
+        "applicable": metrics is not None,
+        "metrics": metrics or {},
         "n_items": data.n_items,
         "seconds": round(seconds, 3),
-        "timing": {
-            "encode_seconds": round(s.encode_seconds, 3),
-            "cache_seconds": round(s.cache_seconds, 3),
-            "evaluate_seconds": round(seconds - s.encode_seconds - s.cache_seconds, 3),
-        },
-        "embedding": {"texts": s.texts, "unique": s.unique, "from_cache": s.from_cache, "encoded": s.encoded},
-        "prompts": embed.prompts_used,
+        **extra,
         "params": params,
         "task_info": {
             "file": str(task.file),
@@ -105,10 +141,21 @@ def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> dict[str, An
             "license": task.license,
             "data_fingerprint": data.fingerprint,
         },
-        "model_info": embedder.encoder.provenance(),
+        "model_info": model_info,
         "versions": versions(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def describe(record: dict[str, Any]) -> str:
+    """One progress line for a finished result."""
+    if not record["applicable"]:
+        return f"n/a: {record['category']} does not apply to this model"
+    line = f"{record['main_metric']} = {record['main_score']:.4f}  ({record['seconds']:.1f}s"
+    e = record.get("embedding")
+    if e:
+        line += f"; {e['texts']} texts, {e['encoded']} encoded, {e['from_cache']} from cache"
+    return line + ")"
 
 
 def run(
@@ -147,11 +194,16 @@ def run(
             log(f"  {spec.name}: FAILED to load: {type(exc).__name__}: {exc}")
             summary.failed.extend((spec.name, t.name, f"load failed: {exc}", False) for t in todo)
             continue
-        embedder = Embedder(encoder, spec.prompts, cache, log=lambda m: log(f"    {m}"), name=spec.name)
+        ranker = encoder if isinstance(encoder, Ranker) else None
+        if ranker is None:
+            embedder = Embedder(encoder, spec.prompts, cache, log=lambda m: log(f"    {m}"), name=spec.name)
         for ti, task in enumerate(todo, 1):
             log(f"  ({ti}/{len(todo)}) {task.name} [{task.category}]")
             try:
-                record = evaluate_task(task, data[task.name], embedder)
+                if ranker is not None:
+                    record = rank_task(task, data[task.name], spec.name, ranker)
+                else:
+                    record = evaluate_task(task, data[task.name], embedder)
             except ModelLoadError as exc:
                 log(f"    FAILED: {exc}")
                 summary.failed.extend((spec.name, t.name, str(exc), False) for t in todo[ti - 1 :])
@@ -171,9 +223,5 @@ def run(
                 continue
             write_json_atomic(result_path(output, spec.name, task.name), record)
             summary.written.append((spec.name, task.name))
-            e = record["embedding"]
-            log(
-                f"    {record['main_metric']} = {record['main_score']:.4f}  ({e['texts']} texts, "
-                f"{e['encoded']} encoded, {e['from_cache']} from cache, {record['seconds']:.1f}s)"
-            )
+            log("    " + describe(record))
     return summary

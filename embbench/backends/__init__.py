@@ -34,12 +34,29 @@ class Encoder(Protocol):
         ...
 
 
+@runtime_checkable
+class Ranker(Protocol):
+    """A baseline that ranks documents for queries without vectors (BM25); used by retrieval and reranking."""
+
+    categories: tuple[str, ...]
+
+    def identity(self) -> dict[str, Any]: ...
+
+    def provenance(self) -> dict[str, Any]: ...
+
+    def rank(
+        self, queries: list[str], documents: list[str], candidates: list[list[int]] | None, top_k: int
+    ) -> list[dict[int, float]]:
+        """Per query, {document index: score} for its top_k documents (or its candidates only)."""
+        ...
+
+
 BACKENDS = {
     "sentence-transformers": "embbench.backends.sentence_transformers:SentenceTransformerEncoder",
 }
 
 
-def load_encoder(spec: ModelSpec) -> Encoder:
+def load_encoder(spec: ModelSpec) -> Encoder | Ranker:
     """Instantiate the backend named by the model entry."""
     target = BACKENDS.get(spec.backend)
     if target is None:

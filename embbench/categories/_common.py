@@ -12,6 +12,8 @@ from ..errors import UserError
 
 Role = Literal["query", "document"] | None
 Embed = Callable[[Sequence[str], Role], np.ndarray]
+# rank(queries, documents, candidate indices per query or None, top_k) -> per query {doc index: score}
+Ranker = Callable[[list[str], list[str], "list[list[int]] | None", int], list[dict[int, float]]]
 
 
 def merge_params(defaults: Mapping[str, Any], given: Mapping[str, Any], where: Path | str) -> dict[str, Any]:

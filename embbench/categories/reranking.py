@@ -8,7 +8,7 @@ from typing import Any
 from ..config import TaskSpec
 from ..data import fingerprint, read_split, text, text_list
 from ..errors import UserError
-from ._common import Embed
+from ._common import Embed, Ranker
 from .retrieval import Qrels, Run, score_run, similarity_matrix
 
 MAIN_METRIC = "map_at_1000"
@@ -71,3 +71,15 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
         sims = similarity_matrix(q_vecs[qi : qi + 1], d_vecs[[pos[d] for d in cand]], params["similarity_fn"])[0]
         run[qid] = {d: float(s) for d, s in zip(cand, sims.tolist(), strict=True)}
     return score_run(data.qrels, run)
+
+
+def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[str, float]:
+    """Score a ranking baseline (BM25) over each query's candidates with the same metrics."""
+    dids = list(data.corpus)
+    pos = {d: i for i, d in enumerate(dids)}
+    qids = list(data.queries)
+    cands = [[pos[d] for d in data.candidates[q][:1000]] for q in qids]
+    hits = rank([data.queries[q] for q in qids], [data.corpus[d] for d in dids], cands, 1000)
+    return score_run(
+        data.qrels, {q: {dids[j]: float(s) for j, s in h.items()} for q, h in zip(qids, hits, strict=True)}
+    )

@@ -13,7 +13,7 @@ import numpy as np
 from ..config import TaskSpec
 from ..data import fingerprint, read_records, text
 from ..errors import UserError
-from ._common import Embed
+from ._common import Embed, Ranker
 
 MAIN_METRIC = "ndcg_at_10"
 K_VALUES = (1, 3, 5, 10, 20, 100, 1000)
@@ -222,4 +222,18 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
         if params["ignore_identical_ids"]:
             hits.pop(qid, None)
         run[qid] = hits
+    return score_run(data.qrels, run)
+
+
+def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[str, float]:
+    """Score a ranking baseline (BM25) on the corpus with the same metrics."""
+    qids, dids = list(data.queries), list(data.corpus)
+    top_k = max(K_VALUES) + (1 if params["ignore_identical_ids"] else 0)
+    hits = rank([data.queries[q] for q in qids], [data.corpus[d] for d in dids], None, top_k)
+    run: Run = {}
+    for qid, scored in zip(qids, hits, strict=True):
+        docs = {dids[j]: float(s) for j, s in scored.items()}
+        if params["ignore_identical_ids"]:
+            docs.pop(qid, None)
+        run[qid] = docs
     return score_run(data.qrels, run)
