@@ -12,6 +12,7 @@ from ._common import Embed, Ranker
 from .retrieval import Qrels, Run, score_run, similarity_matrix
 
 MAIN_METRIC = "map_at_1000"
+TOP_K = 1000
 DEFAULTS: dict[str, Any] = {"similarity_fn": "cosine"}
 
 
@@ -60,6 +61,8 @@ def load(task: TaskSpec) -> Data:
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
     """Encode every distinct candidate once (role document) and every query (role query); rank candidates."""
+    import torch
+
     dids = list(data.corpus)
     pos = {d: i for i, d in enumerate(dids)}
     d_vecs = embed([data.corpus[d] for d in dids], "document")
@@ -67,9 +70,10 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
     q_vecs = embed([data.queries[q] for q in qids], "query")
     run: Run = {}
     for qi, qid in enumerate(qids):
-        cand = data.candidates[qid][:1000]
+        cand = data.candidates[qid]
         sims = similarity_matrix(q_vecs[qi : qi + 1], d_vecs[[pos[d] for d in cand]], params["similarity_fn"])[0]
-        run[qid] = {d: float(s) for d, s in zip(cand, sims.tolist(), strict=True)}
+        top = torch.topk(sims, min(TOP_K, len(cand)))  # mteb scores every candidate and keeps the best 1000
+        run[qid] = {cand[i]: float(s) for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)}
     return score_run(data.qrels, run)
 
 
@@ -78,8 +82,8 @@ def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[s
     dids = list(data.corpus)
     pos = {d: i for i, d in enumerate(dids)}
     qids = list(data.queries)
-    cands = [[pos[d] for d in data.candidates[q][:1000]] for q in qids]
-    hits = rank([data.queries[q] for q in qids], [data.corpus[d] for d in dids], cands, 1000)
+    cands = [[pos[d] for d in data.candidates[q]] for q in qids]
+    hits = rank([data.queries[q] for q in qids], [data.corpus[d] for d in dids], cands, TOP_K)
     return score_run(
         data.qrels, {q: {dids[j]: float(s) for j, s in h.items()} for q, h in zip(qids, hits, strict=True)}
     )

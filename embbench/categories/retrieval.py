@@ -214,7 +214,7 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
     qids, dids = list(data.queries), list(data.corpus)
     q_vecs = embed([data.queries[q] for q in qids], "query")
     d_vecs = embed([data.corpus[d] for d in dids], "document")
-    top_k = max(K_VALUES) + (1 if params["ignore_identical_ids"] else 0)
+    top_k = max(K_VALUES)  # as mteb: identical ids are dropped after the top 1000
     scores, idx = exact_search(q_vecs, d_vecs, top_k, params["similarity_fn"], params["corpus_chunk_size"])
     run: Run = {}
     for qi, qid in enumerate(qids):
@@ -228,7 +228,7 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
 def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[str, float]:
     """Score a ranking baseline (BM25) on the corpus with the same metrics."""
     qids, dids = list(data.queries), list(data.corpus)
-    top_k = max(K_VALUES) + (1 if params["ignore_identical_ids"] else 0)
+    top_k = max(K_VALUES)  # as mteb: identical ids are dropped after the top 1000
     hits = rank([data.queries[q] for q in qids], [data.corpus[d] for d in dids], None, top_k)
     run: Run = {}
     for qid, scored in zip(qids, hits, strict=True):
