@@ -67,7 +67,7 @@ def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> dict[str, An
     params = resolve_params(task, embedder.encoder.similarity_fn)
     embed = embedder.for_task(task.name, task.category)
     t0 = time.perf_counter()
-    metrics = module.evaluate(data, embed, params)
+    metrics, items = module.evaluate_items(data, embed, params)
     seconds = time.perf_counter() - t0
     s = embed.stats
     return make_record(
@@ -85,6 +85,7 @@ def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> dict[str, An
         },
         embedding={"texts": s.texts, "unique": s.unique, "from_cache": s.from_cache, "encoded": s.encoded},
         prompts=embed.prompts_used,
+        items=items,
     )
 
 
@@ -92,11 +93,12 @@ def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker) -> dict[str,
     """Evaluate one task with a ranking baseline (BM25); 'n/a' where the category has no meaning for it."""
     module = categories.get(task.category)
     params = resolve_params(task)
-    if task.category not in ranker.categories or not hasattr(module, "evaluate_ranking"):
+    if task.category not in ranker.categories or not hasattr(module, "evaluate_ranking_items"):
         return make_record(task, data, name, None, params, 0.0, ranker.provenance())
     t0 = time.perf_counter()
-    metrics = module.evaluate_ranking(data, ranker.rank, params)
-    return make_record(task, data, name, metrics, params, time.perf_counter() - t0, ranker.provenance())
+    metrics, items = module.evaluate_ranking_items(data, ranker.rank, params)
+    seconds = time.perf_counter() - t0
+    return make_record(task, data, name, metrics, params, seconds, ranker.provenance(), items=items)
 
 
 def make_record(
@@ -107,11 +109,13 @@ def make_record(
     params: dict[str, Any],
     seconds: float,
     model_info: dict[str, Any],
+    items: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """The result JSON of one (model, task); metrics None means the category does not apply to the model."""
     module = categories.get(task.category)
     main_metric = task.main_metric or module.MAIN_METRIC
+    items = select_items(items, main_metric)
     if metrics is not None and main_metric not in metrics:
         raise UserError(
             task.file,
@@ -141,10 +145,23 @@ def make_record(
             "license": task.license,
             "data_fingerprint": data.fingerprint,
         },
+        "items": items,
         "model_info": model_info,
         "versions": versions(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def select_items(items: dict[str, Any] | None, main_metric: str) -> dict[str, Any] | None:
+    """Keep the per-item detail of the main metric (None when the category cannot give it for that metric)."""
+    if not items:
+        return None
+    if "by_metric" in items:
+        values = items["by_metric"].get(main_metric)
+        if values is None:
+            return None
+        return {"kind": items["kind"], "metric": main_metric, "ids": items.get("ids"), "values": values}
+    return items if items.get("metric") == main_metric else None
 
 
 def describe(record: dict[str, Any]) -> str:

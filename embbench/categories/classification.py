@@ -89,6 +89,12 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
     """Mean over experiments of the metrics of a LogisticRegression fit on each undersampled train set."""
+    return evaluate_items(data, embed, params)[0]
+
+
+def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics and the per-item detail that confidence intervals and paired tests resample."""
+
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
@@ -102,10 +108,15 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
     x_union = embed([data.train_texts[i] for i in union], None)
     x_test = embed(data.test_texts, None)
     per_exp = []
+    correct = np.zeros(len(y_test))
     for chosen in selections:
         clf = LogisticRegression(max_iter=params["max_iter"], random_state=params["seed"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(x_union[[pos[j] for j in chosen]], y_train[chosen])
-        per_exp.append(scores(y_test, clf.predict(x_test)))
-    return {k: float(np.mean([s[k] for s in per_exp])) for k in per_exp[0]}
+        pred = clf.predict(x_test)
+        per_exp.append(scores(y_test, pred))
+        correct += pred == y_test
+    metrics = {k: float(np.mean([s[k] for s in per_exp])) for k in per_exp[0]}
+    # accuracy = mean over items of the share of experiments that got the item right
+    return metrics, {"kind": "mean", "metric": "accuracy", "values": (correct / len(selections)).tolist()}

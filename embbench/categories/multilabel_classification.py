@@ -72,6 +72,12 @@ def undersample(labels: list[list[str]], samples_per_label: int, rng: np.random.
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
     """Mean over experiments of subset accuracy, LRAP, macro F1 and Hamming score of a kNN classifier."""
+    return evaluate_items(data, embed, params)[0]
+
+
+def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics and the per-item detail that confidence intervals and paired tests resample."""
+
     from sklearn.base import clone
     from sklearn.metrics import f1_score, label_ranking_average_precision_score
     from sklearn.neighbors import KNeighborsClassifier
@@ -94,6 +100,7 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
     y_test = binarizer.fit_transform(data.test_labels)
     base = KNeighborsClassifier(n_neighbors=params["n_neighbors"])
     per_exp = []
+    exact = np.zeros(len(y_test))
     for chosen in samples:
         x_train = np.stack([vecs[i] for i in chosen])
         with warnings.catch_warnings():
@@ -101,6 +108,7 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
             y_train = binarizer.transform([data.train_labels[i] for i in chosen])
         clf = clone(base).fit(x_train, y_train)
         y_pred = clf.predict(x_test)
+        exact += (y_pred == y_test).all(axis=1)
         per_exp.append(
             {
                 "accuracy": float(clf.score(x_test, y_test)),
@@ -109,7 +117,8 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
                 "hamming": hamming_score(y_test, y_pred),
             }
         )
-    return {k: float(np.mean([s[k] for s in per_exp])) for k in per_exp[0]}
+    metrics = {k: float(np.mean([s[k] for s in per_exp])) for k in per_exp[0]}
+    return metrics, {"kind": "mean", "metric": "accuracy", "values": (exact / len(samples)).tolist()}
 
 
 def hamming_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -75,6 +75,12 @@ def best_f1(scores: np.ndarray, labels: np.ndarray, high_is_similar: bool) -> tu
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
     """Accuracy/F1/precision/recall/AP for five similarity variants; max_* over them."""
+    return evaluate_items(data, embed, params)[0]
+
+
+def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics and the per-item detail that confidence intervals and paired tests resample."""
+
     from sklearn.metrics import average_precision_score
     from sklearn.metrics.pairwise import paired_euclidean_distances, paired_manhattan_distances
 
@@ -89,14 +95,16 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
         ("dot", np.asarray([np.dot(e1[i], e2[i]) for i in range(len(e1))]), True),
     ]
     out: dict[str, float] = {}
+    signed: dict[str, list[float]] = {}
     best: dict[str, list[float]] = {m: [] for m in ("accuracy", "f1", "precision", "recall", "ap")}
     for name, scores, high in variants:
         scores = np.asarray(scores, dtype=np.float64)
         acc = best_accuracy(scores, labels, high)
         f1, precision, recall = best_f1(scores, labels, high)
-        ap = float(average_precision_score(labels, scores * (1 if high else -1)))
+        signed[name] = (scores * (1 if high else -1)).tolist()
+        ap = float(average_precision_score(labels, signed[name]))
         for metric, value in (("accuracy", acc), ("f1", f1), ("precision", precision), ("recall", recall), ("ap", ap)):
             out[f"{name}_{metric}"] = float(value)
             best[metric].append(float(value))
     out.update({f"max_{m}": max(v) for m, v in best.items()})
-    return out
+    return out, {"kind": "max_ap", "metric": "max_ap", "labels": labels.tolist(), "variants": signed}

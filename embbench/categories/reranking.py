@@ -9,7 +9,7 @@ from ..config import TaskSpec
 from ..data import fingerprint, read_split, text, text_list
 from ..errors import UserError
 from ._common import Embed, Ranker
-from .retrieval import Qrels, Run, score_run, similarity_matrix
+from .retrieval import Qrels, Run, score_run_items, similarity_matrix
 
 MAIN_METRIC = "map_at_1000"
 TOP_K = 1000
@@ -61,6 +61,11 @@ def load(task: TaskSpec) -> Data:
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
     """Encode every distinct candidate once (role document) and every query (role query); rank candidates."""
+    return evaluate_items(data, embed, params)[0]
+
+
+def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """evaluate() plus per-query values."""
     import torch
 
     dids = list(data.corpus)
@@ -74,16 +79,21 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
         sims = similarity_matrix(q_vecs[qi : qi + 1], d_vecs[[pos[d] for d in cand]], params["similarity_fn"])[0]
         top = torch.topk(sims, min(TOP_K, len(cand)))  # mteb scores every candidate and keeps the best 1000
         run[qid] = {cand[i]: float(s) for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)}
-    return score_run(data.qrels, run)
+    return score_run_items(data.qrels, run)
 
 
 def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[str, float]:
     """Score a ranking baseline (BM25) over each query's candidates with the same metrics."""
+    return evaluate_ranking_items(data, rank, params)[0]
+
+
+def evaluate_ranking_items(data: Data, rank: Ranker, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """evaluate_ranking() plus per-query values."""
     dids = list(data.corpus)
     pos = {d: i for i, d in enumerate(dids)}
     qids = list(data.queries)
     cands = [[pos[d] for d in data.candidates[q]] for q in qids]
     hits = rank([data.queries[q] for q in qids], [data.corpus[d] for d in dids], cands, TOP_K)
-    return score_run(
+    return score_run_items(
         data.qrels, {q: {dids[j]: float(s) for j, s in h.items()} for q, h in zip(qids, hits, strict=True)}
     )

@@ -187,6 +187,13 @@ def mrr(qrels: Mapping[str, Mapping[str, int]], run: Run, k_values: Sequence[int
 
 def score_run(qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES) -> dict[str, float]:
     """nDCG, MAP, recall, precision, hit rate at each k (pytrec_eval, rounded to 5 decimals as mteb) and MRR."""
+    return score_run_items(qrels, run, k_values)[0]
+
+
+def score_run_items(
+    qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """score_run plus per-query values of the usual main metrics (for intervals and paired tests)."""
     import pytrec_eval
 
     ks = ",".join(map(str, k_values))
@@ -206,11 +213,23 @@ def score_run(qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES) -> dic
             out[f"{ours}_{k}"] = round(sum(v[f"{theirs}{k}"] for v in per_query.values()) / n, 5)
     out["accuracy"] = out["recall_at_1"]
     out.update(mrr(qrels, run, k_values))
-    return out
+    qids = sorted(per_query)
+    by_metric = {
+        f"{ours}_{k}": [per_query[q][f"{theirs}{k}"] for q in qids]
+        for ours, theirs in names
+        for k in (10, 1000)
+        if k in k_values
+    }
+    return out, {"kind": "mean", "ids": qids, "by_metric": by_metric}
 
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
     """Encode queries (role query) and documents (role document), search exactly, score the run."""
+    return evaluate_items(data, embed, params)[0]
+
+
+def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """evaluate() plus per-query values."""
     qids, dids = list(data.queries), list(data.corpus)
     q_vecs = embed([data.queries[q] for q in qids], "query")
     d_vecs = embed([data.corpus[d] for d in dids], "document")
@@ -222,11 +241,16 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
         if params["ignore_identical_ids"]:
             hits.pop(qid, None)
         run[qid] = hits
-    return score_run(data.qrels, run)
+    return score_run_items(data.qrels, run)
 
 
 def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[str, float]:
     """Score a ranking baseline (BM25) on the corpus with the same metrics."""
+    return evaluate_ranking_items(data, rank, params)[0]
+
+
+def evaluate_ranking_items(data: Data, rank: Ranker, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """evaluate_ranking() plus per-query values."""
     qids, dids = list(data.queries), list(data.corpus)
     top_k = max(K_VALUES)  # as mteb: identical ids are dropped after the top 1000
     hits = rank([data.queries[q] for q in qids], [data.corpus[d] for d in dids], None, top_k)
@@ -236,4 +260,4 @@ def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[s
         if params["ignore_identical_ids"]:
             docs.pop(qid, None)
         run[qid] = docs
-    return score_run(data.qrels, run)
+    return score_run_items(data.qrels, run)

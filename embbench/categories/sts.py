@@ -57,6 +57,12 @@ def load(task: TaskSpec) -> Data:
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
     """Pearson and Spearman of gold vs cosine, negated Manhattan/Euclidean and the model's similarity."""
+    return evaluate_items(data, embed, params)[0]
+
+
+def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics and the per-item detail that confidence intervals and paired tests resample."""
+
     from scipy.stats import pearsonr, spearmanr
     from sklearn.metrics.pairwise import paired_euclidean_distances, paired_manhattan_distances
 
@@ -76,4 +82,5 @@ def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, floa
         sims = np.asarray(sims, dtype=np.float64)
         out[f"{prefix}pearson"] = float(pearsonr(gold, sims)[0])
         out[f"{prefix}spearman"] = float(spearmanr(gold, sims)[0])
-    return out
+    items = {"kind": "spearman", "metric": "cosine_spearman", "gold": gold, "values": variants["cosine"].tolist()}
+    return out, items
