@@ -80,6 +80,11 @@ TASK_KEYS = {
     "train_split",
 }
 MODEL_KEYS = {f for f in ModelSpec.__dataclass_fields__ if f != "file"}
+# backends whose `model` may be left out
+BACKEND_DEFAULT_MODEL = {
+    "bm25": "bm25",
+    "navec": "pkg://natasha/data/emb/navec_news_v1_1B_250K_300d_100q.tar",
+}
 
 
 def read_yaml(path: Path) -> Any:
@@ -243,6 +248,8 @@ def load_models(path: Path) -> list[ModelSpec]:
         from .presets import apply_preset  # local import: presets import config types
 
         entry = apply_preset(dict(entry), where)
+        if entry.get("model") is None and entry.get("backend") in BACKEND_DEFAULT_MODEL:
+            entry["model"] = BACKEND_DEFAULT_MODEL[entry["backend"]]
         if not isinstance(entry.get("model"), str) or not entry["model"]:
             raise UserError(where, "missing", field="model", fix="give a hub id, a local folder or pkg://package/path")
         prompts = entry.get("prompts")
