@@ -59,6 +59,27 @@ USER2 = {
     "document": "search_document: ",
 }
 
+E5_INSTRUCT_TEMPLATE = "Instruct: {instruction}\nQuery: "
+
+
+def _instruct(instruction: str) -> str:
+    return E5_INSTRUCT_TEMPLATE.format(instruction=instruction)
+
+
+# mteb's InstructSentenceTransformerModel with its per-type default instructions (abstask_prompt);
+# documents get no instruction (apply_instruction_to_passages=False).
+E5_INSTRUCT = {
+    "Classification": _instruct("Classify user passages."),
+    "MultilabelClassification": _instruct("Classify user passages."),
+    "Clustering": _instruct("Identify categories in user passages."),
+    "PairClassification": _instruct("Retrieve text that are semantically similar to the given text."),
+    "STS": _instruct("Retrieve semantically similar text."),
+    "Retrieval-query": _instruct("Retrieve text based on user query."),
+    "Reranking-query": _instruct("Retrieve text based on user query."),
+    "query": _instruct("Retrieve text based on user query."),
+    "document": "",
+}
+
 # preset name -> defaults merged under the user's entry (the entry wins)
 PRESETS: dict[str, dict[str, Any]] = {
     "frida": {"model": "ai-forever/FRIDA", "prompts": FRIDA, "pooling_note": "cls"},
@@ -70,6 +91,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "multilingual-e5-small": {"model": "intfloat/multilingual-e5-small", "prompts": E5},
     "multilingual-e5-base": {"model": "intfloat/multilingual-e5-base", "prompts": E5},
     "multilingual-e5-large": {"model": "intfloat/multilingual-e5-large", "prompts": E5},
+    "multilingual-e5-large-instruct": {
+        "model": "intfloat/multilingual-e5-large-instruct",
+        "prompts": E5_INSTRUCT,
+        "dtype": "float16",
+    },
     "rubert-tiny2": {"model": "cointegrated/rubert-tiny2", "prompts": {}},
     "labse-en-ru": {"model": "cointegrated/LaBSE-en-ru", "prompts": {}},
     "sbert-large-nlu-ru": {"model": "ai-forever/sbert_large_nlu_ru", "prompts": {}},
