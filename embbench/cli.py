@@ -1,4 +1,4 @@
-"""The `embbench` command: run, report, ls."""
+"""The `embbench` command: run, report, ls, cache, speed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ EPILOG = """examples:
   embbench run --models models.yaml --tasks tasks/terra.yaml --force
   embbench report                                   # re-render reports/leaderboard.* from reports/results
   embbench ls                                       # list tasks
+  embbench diff old_reports reports                 # score deltas and what changed between two runs
+  embbench speed --models models.yaml               # only the speed probe -> reports/speed/<model>.json
 """
 
 
@@ -34,8 +36,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-dir", type=Path, default=None, help="embedding cache (default: $EMBBENCH_CACHE or ~/.cache/embbench)"
     )
     run.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    run.add_argument("--no-speed", action="store_true", help="skip the per-model speed probe (<output>/speed/)")
+    speed = sub.add_parser("speed", help="only the speed probe: throughput, latency, memory -> <output>/speed/")
+    speed.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
+    speed.add_argument("--output", type=Path, default=Path("reports"), help="output folder (default: reports)")
+    speed.add_argument("--force", action="store_true", help="re-measure models that already have a speed file")
+    speed.add_argument("--passages", type=int, default=None, help="passages timed (default: 128 on CPU, 256 on GPU)")
+    speed.add_argument("--queries", type=int, default=None, help="single queries timed (default: 50 CPU, 100 GPU)")
     rep = sub.add_parser("report", help="re-render the leaderboards from the result files")
     rep.add_argument("--output", type=Path, default=Path("reports"))
+    rep.add_argument(
+        "--resamples", type=int, default=1000, help="bootstrap resamples for intervals and tests (default: 1000)"
+    )
+    rep.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    rep.add_argument("--no-charts", action="store_true", help="skip the PNG/SVG charts (matplotlib)")
+    rep.add_argument("--no-html", action="store_true", help="skip leaderboard.html")
+    dif = sub.add_parser("diff", help="score deltas and configuration changes between two output folders")
+    dif.add_argument("run_a", type=Path, metavar="RUN_A", help="output folder of the first run (e.g. reports)")
+    dif.add_argument("run_b", type=Path, metavar="RUN_B", help="output folder of the second run")
+    dif.add_argument("--json", type=Path, default=None, help="also write the diff as JSON to this file")
+    dif.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the paired tests")
+    dif.add_argument("--seed", type=int, default=0)
     cache = sub.add_parser("cache", help="inspect or clear the embedding cache")
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--model", help="with clear: only the configurations used by this model name")
@@ -56,12 +77,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .cache import DiskCache
 
     cache = None if args.no_cache else DiskCache(args.cache_dir)
-    summary = run(models, tasks, args.output, force=args.force, cache=cache)
+    summary = run(models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed)
     if (args.output / "results").is_dir():
         paths = write_reports(args.output)
         stderr_log("leaderboards: " + ", ".join(map(str, paths)))
     for model, reason, optional in summary.unavailable:
-        stderr_log(f"{'skipped' if optional else 'FAILED'}: model '{model}': {reason}")
+        if not optional:  # optional ones were reported in their one progress line
+            stderr_log(f"FAILED: model '{model}': {reason}")
     for model, task, reason, _ in summary.failed:
         stderr_log(f"FAILED: {model} / {task}: {reason}")
     stderr_log(
@@ -71,13 +93,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def cmd_speed(args: argparse.Namespace) -> int:
+    from .config import load_models
+    from .runner import stderr_log
+    from .speed import run_speed
+
+    for flag in ("passages", "queries"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise UserError(f"--{flag}", "must be a positive integer")
+    models = load_models(args.models)
+    stderr_log(f"embbench speed: {len(models)} model(s) -> {args.output / 'speed'}")
+    summary = run_speed(models, args.output, force=args.force, n_passages=args.passages, n_queries=args.queries)
+    for model, reason, optional in summary.unavailable:
+        if not optional:  # optional ones were reported in their one progress line
+            stderr_log(f"FAILED: model '{model}': {reason}")
+    for model, _, reason, _ in summary.failed:
+        stderr_log(f"FAILED: {model}: {reason}")
+    stderr_log(f"done: {len(summary.speed)} speed file(s) written, {len(summary.skipped)} already present")
+    return summary.exit_code
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_reports
 
     if not (args.output / "results").is_dir():
         raise UserError(args.output / "results", "no results folder", fix="run `embbench run` first or pass --output")
-    for p in write_reports(args.output):
+    if args.resamples < 1:
+        raise UserError("--resamples", "must be at least 1")
+    paths = write_reports(
+        args.output, n_resamples=args.resamples, seed=args.seed, charts=not args.no_charts, html=not args.no_html
+    )
+    for p in paths:
         print(p)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import diff_runs, render
+    from .results import write_json_atomic
+
+    if args.resamples < 1:
+        raise UserError("--resamples", "must be at least 1")
+    d = diff_runs(args.run_a, args.run_b, n_resamples=args.resamples, seed=args.seed)
+    print(render(d), end="")
+    if args.json is not None:
+        write_json_atomic(args.json, d)
     return 0
 
 
@@ -115,7 +175,14 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    handlers = {"run": cmd_run, "report": cmd_report, "ls": cmd_ls, "cache": cmd_cache}
+    handlers = {
+        "run": cmd_run,
+        "report": cmd_report,
+        "ls": cmd_ls,
+        "cache": cmd_cache,
+        "speed": cmd_speed,
+        "diff": cmd_diff,
+    }
     try:
         return handlers[args.command](args)
     except UserError as exc:

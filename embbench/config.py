@@ -252,6 +252,16 @@ def load_models(path: Path) -> list[ModelSpec]:
             entry["model"] = BACKEND_DEFAULT_MODEL[entry["backend"]]
         if not isinstance(entry.get("model"), str) or not entry["model"]:
             raise UserError(where, "missing", field="model", fix="give a hub id, a local folder or pkg://package/path")
+        ref = entry["model"]
+        if ref.startswith((".", "/", "~")) and not any(
+            p.exists() for p in (Path(ref).expanduser(), path.parent / Path(ref).expanduser())
+        ):
+            raise UserError(
+                where,
+                f"local model '{ref}' does not exist",
+                field="model",
+                fix="correct the path (relative to models.yaml) or use a hub id",
+            )
         prompts = entry.get("prompts")
         if prompts is not None:
             _typed(prompts, dict, where, "prompts", "a mapping of key -> prompt string")

@@ -14,17 +14,25 @@ from .errors import UserError
 FORMATS = (".jsonl", ".csv", ".parquet")
 
 
+class MissingDataFile(UserError):
+    """A split file is absent; the runner re-raises it against the task file's 'data' field."""
+
+    def __init__(self, folder: Path, split: str):
+        self.folder, self.split = folder, split
+        super().__init__(
+            folder / f"{split}.jsonl",
+            "data file not found",
+            fix=f"add {split}.jsonl (or {split}.csv / {split}.parquet) to {folder}",
+        )
+
+
 def find_split_file(folder: Path, split: str) -> Path:
     """The file holding one split: <split>.jsonl, .csv or .parquet."""
     for ext in FORMATS:
         p = folder / f"{split}{ext}"
         if p.is_file():
             return p
-    raise UserError(
-        folder / f"{split}.jsonl",
-        "data file not found",
-        fix=f"add {split}.jsonl (or {split}.csv / {split}.parquet) to {folder}",
-    )
+    raise MissingDataFile(folder, split)
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:

@@ -90,6 +90,10 @@ class Embedder:
         self.store: VectorStore = cache.store(self.model_key, self.identity, name) if cache else MemoryStore()
         self.dim: int | None = None
         self.log = log or (lambda _msg: None)
+        # truncation accounting (see count): token counts by text key, shared by the run's tasks
+        self.token_counts: dict[bytes, int] = {}
+        self.count_seconds = 0.0
+        self.counting = callable(getattr(encoder, "count_tokens", None))
 
     def for_task(self, task_name: str, category: str) -> TaskEmbed:
         """The embed(texts, role) callable handed to a category for one task."""
@@ -123,6 +127,52 @@ class Embedder:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
+    # --- truncation accounting: begin ---------------------------------------------------------------------------
+    def count(self, texts: Sequence[str], prompt: str, into: dict[bytes, tuple[int, int]]) -> None:
+        """Add the (tokens, characters) of each new unique prompt + text to `into` (a task's tally).
+
+        Tokens come from the encoder's optional count_tokens (no truncation, special tokens included); they are
+        counted also when the vectors come from the cache, each (prompt, text) once per run. A failure here only
+        switches the accounting off: it never fails an evaluation.
+        """
+        if not self.counting:
+            return
+        t0 = time.perf_counter()
+        new: dict[bytes, str] = {}
+        for t in texts:
+            k = text_key(self.model_key, prompt, t)
+            if k not in into:
+                new.setdefault(k, t)
+        todo = [k for k in new if k not in self.token_counts]
+        if todo:
+            try:
+                counts = self.encoder.count_tokens([new[k] for k in todo], prompt)  # type: ignore[attr-defined]
+            except Exception as exc:
+                self.log(f"token counting failed ({type(exc).__name__}: {exc}); no truncation figures")
+                self.counting = False
+                return
+            self.token_counts.update(zip(todo, (int(c) for c in counts), strict=True))
+        for k, t in new.items():
+            into[k] = (self.token_counts[k], len(prompt) + len(t))
+        self.count_seconds += time.perf_counter() - t0
+
+    def truncation(self, tally: dict[bytes, tuple[int, int]]) -> dict[str, Any] | None:
+        """{max_tokens, share_truncated, tokens_per_1000_chars, texts} of a task's tally; None without counts."""
+        if not self.counting or not tally:
+            return None
+        max_tokens = getattr(self.encoder, "max_tokens", None)
+        max_tokens = max_tokens() if callable(max_tokens) else max_tokens
+        tokens = np.fromiter((n for n, _ in tally.values()), dtype=np.int64, count=len(tally))
+        chars = sum(c for _, c in tally.values())
+        return {
+            "max_tokens": max_tokens,
+            "share_truncated": None if not max_tokens else round(float((tokens > max_tokens).mean()), 6),
+            "tokens_per_1000_chars": round(1000.0 * float(tokens.sum()) / max(chars, 1), 2),
+            "texts": len(tally),
+        }
+
+    # --- truncation accounting: end -----------------------------------------------------------------------------
+
     def _check(self, vecs: np.ndarray, n: int) -> None:
         """Reject vectors no metric can use: wrong count or width, NaN or infinite values."""
         if vecs.ndim != 2 or vecs.shape[0] != n:
@@ -145,9 +195,15 @@ class TaskEmbed:
     category: str
     stats: EmbedStats = field(default_factory=EmbedStats)
     prompts_used: dict[str, str] = field(default_factory=dict)
+    token_tally: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # unique input -> (tokens, chars)
 
     def __call__(self, texts: Sequence[str], role: Role = None) -> np.ndarray:
         prompt = resolve_prompt(self.embedder.prompts, self.task_name, self.category, role) or ""
         self.prompts_used[role or "text"] = prompt
         vecs = self.embedder.embed(texts, prompt, self.stats)
+        self.embedder.count(texts, prompt, self.token_tally)
         return vecs
+
+    def truncation(self) -> dict[str, Any] | None:
+        """The task's truncation figures (result record key `truncation`); None for encoders without counts."""
+        return self.embedder.truncation(self.token_tally)

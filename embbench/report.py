@@ -1,4 +1,9 @@
-"""Leaderboards (Markdown, CSV, JSON) rendered from the result files; never the source of truth."""
+"""Leaderboards rendered from the result files (never the source of truth).
+
+`build_report` turns the result files (and the optional speed files ``<output>/speed/<model>.json``) into one
+JSON-able dict whose numbers are rounded once, by `rnd`; every document (Markdown, tidy and wide CSV, JSON, HTML)
+is rendered from that dict, so the numbers agree everywhere.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,14 @@ import csv
 import io
 import json
 import math
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import stats
 from .config import CATEGORIES
 from .results import load_results, write_json_atomic
 
@@ -23,6 +31,47 @@ LABEL = {
     "reranking": "Reranking",
     "sts": "STS",
 }
+
+DECIMALS = 2  # scores (x100), means and interval bounds
+ALPHA = 0.05
+TIE = "≈"  # marks a model not significantly worse than the best one on a task
+NA = "n/a"
+
+# model_info fields that describe the model's configuration (shown in the header, compared by `embbench diff`)
+CONFIG_FIELDS = (
+    "backend",
+    "model",
+    "revision",
+    "dtype",
+    "max_seq_length",
+    "normalize",
+    "truncate_dim",
+    "pooling",
+    "similarity_fn",
+    "model_kwargs",
+    "tokenizer_kwargs",
+)
+
+
+def rnd(x: float | None, decimals: int = DECIMALS) -> float | None:
+    """The one rounding every document uses."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x), decimals)
+
+
+def fmt(v: float | int | str | None, decimals: int = DECIMALS) -> str:
+    """A rounded number as text ('' for missing, strings such as 'n/a' as they are)."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return str(v)
+    return f"{v:.{decimals}f}"
+
+
+# ------------------------------------------------------------------------------------------ the score table
 
 
 @dataclass(frozen=True)
@@ -51,29 +100,38 @@ class Leaderboard:
     def count(self, model: str) -> int:
         return sum((model, t) in self.scores for t, _, _ in self.tasks)
 
+    def borda(self) -> dict[str, int]:
+        """mteb's Borda rank over the tasks (n/a and missing tasks earn no points)."""
+        per_task: dict[str, dict[str, float | None]] = {
+            t: {m: self.scores.get((m, t)) for m in self.models} for t, _, _ in self.tasks
+        }
+        return stats.borda_ranks(per_task) if self.tasks else {}
+
     def ranked_models(self) -> list[str]:
         """Models by Mean (Task), complete ones first, then by how many tasks they have."""
 
-        def key(m: str) -> tuple[int, float, int]:
+        def key(m: str) -> tuple[int, float, int, str]:
             mt = self.mean_task(m)
-            return (0 if mt is not None else 1, -(mt or 0.0), -self.count(m))
+            return (0 if mt is not None else 1, -(mt or 0.0), -self.count(m), m)
 
         return sorted(self.models, key=key)
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per model: n/N, the means, each category mean and each task score (None = missing)."""
+        """One dict per model: n/N, Borda rank, the means, each category mean and each task score, rounded."""
+        borda = self.borda()
         out = []
         for m in self.ranked_models():
             row: dict[str, Any] = {
                 "model": m,
                 "tasks": f"{self.count(m)}/{len(self.tasks)}",
-                "mean_task": self.mean_task(m),
-                "mean_category": self.mean_category(m),
+                "borda_rank": borda.get(m),
+                "mean_task": rnd(self.mean_task(m)),
+                "mean_category": rnd(self.mean_category(m)),
             }
             for c in self.categories():
-                row[f"mean_{c}"] = self.category_mean(m, c)
+                row[f"mean_{c}"] = rnd(self.category_mean(m, c))
             for t, _, _ in self.tasks:
-                row[t] = "n/a" if (m, t) in self.not_applicable else self.scores.get((m, t))
+                row[t] = NA if (m, t) in self.not_applicable else rnd(self.scores.get((m, t)))
             out.append(row)
         return out
 
@@ -96,106 +154,592 @@ def build(records: list[dict[str, Any]]) -> Leaderboard:
     return Leaderboard([(t, c, m) for t, (c, m) in order], models, scores, na)
 
 
-def _fmt(v: float | str | None) -> str:
-    return "" if v is None else v if isinstance(v, str) else f"{v:.2f}"
+# ------------------------------------------------------------------------------------------ the report dict
 
 
-def markdown(board: Leaderboard, records: list[dict[str, Any]]) -> str:
-    """The wiki page: summary table, per-task table, task list and provenance."""
-    cats = board.categories()
+def load_speed(output: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Speed files <output>/speed/<model>.json (optional) and warnings about unreadable ones."""
+    out: dict[str, dict[str, Any]] = {}
+    warnings: list[str] = []
+    for path in sorted((output / "speed").glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            warnings.append(f"speed file {path} is unreadable ({exc}); it is left out")
+            continue
+        if not isinstance(data, dict):
+            warnings.append(f"speed file {path} is not a JSON object; it is left out")
+            continue
+        out[str(data.get("model") or path.stem)] = data
+    return out, warnings
+
+
+def _num(d: dict[str, Any], key: str) -> float | None:
+    v = d.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def speed_row(model: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The rounded speed and size numbers of one model, as every document shows them."""
+    hw = raw.get("hardware") or {}
+    params = _num(raw, "n_params")
+    index = _num(raw, "index_bytes_per_1m")
+    dim = _num(raw, "dim")
+    batch = _num(raw, "batch_size")
+    return {
+        "model": model,
+        "texts_per_s": rnd(_num(raw, "throughput_texts_per_s"), 1),
+        "tokens_per_s": rnd(_num(raw, "throughput_tokens_per_s"), 0),
+        "batch_size": None if batch is None else int(batch),
+        "latency_ms_p50": rnd(_num(raw, "latency_ms_p50"), 1),
+        "latency_ms_p95": rnd(_num(raw, "latency_ms_p95"), 1),
+        "peak_rss_mb": rnd(_num(raw, "peak_rss_mb"), 0),
+        "peak_gpu_mb": rnd(_num(raw, "peak_gpu_mb"), 0),
+        "params_m": None if params is None else rnd(params / 1e6, 1),
+        "dim": None if dim is None else int(dim),
+        "index_mb_per_1m": None if index is None else rnd(index / 1e6, 0),
+        "load_s": rnd(_num(raw, "load_seconds"), 1),
+        "device": hw.get("device"),
+        "dtype": hw.get("dtype"),
+        "machine": machine_id(hw),
+        "date": raw.get("date"),
+    }
+
+
+SPEED_COLUMNS = [  # (key, header, decimals)
+    ("texts_per_s", "Texts/s", 1),
+    ("tokens_per_s", "Tokens/s", 0),
+    ("batch_size", "Batch", 0),
+    ("latency_ms_p50", "p50 ms", 1),
+    ("latency_ms_p95", "p95 ms", 1),
+    ("peak_rss_mb", "Peak RSS MB", 0),
+    ("peak_gpu_mb", "Peak GPU MB", 0),
+    ("params_m", "Params (M)", 1),
+    ("dim", "Dim", 0),
+    ("index_mb_per_1m", "Index MB / 1M docs", 0),
+    ("load_s", "Load s", 1),
+]
+
+
+def machine_id(hw: dict[str, Any]) -> str:
+    """A short description of the machine (what makes speed numbers comparable)."""
+    parts = [str(hw.get(k)) for k in ("cpu", "gpu") if hw.get(k)]
+    if hw.get("threads"):
+        parts.append(f"{hw['threads']} threads")
+    if hw.get("hostname_hash"):
+        parts.append(f"host {str(hw['hostname_hash'])[:8]}")
+    return ", ".join(parts) or "unknown machine"
+
+
+def truncation_rows(records: list[dict[str, Any]], board: Leaderboard) -> list[dict[str, Any]]:
+    """Per (model, task) that recorded it: how many texts the model's token limit cut."""
+    out = []
+    order = {m: i for i, m in enumerate(board.ranked_models())}
+    tindex = {t: i for i, (t, _, _) in enumerate(board.tasks)}
+    for r in sorted(records, key=lambda r: (order.get(r["model"], 0), tindex.get(r["task"], 0))):
+        tr = r.get("truncation")
+        if not isinstance(tr, dict):
+            continue
+        share = _num(tr, "share_truncated")
+        out.append(
+            {
+                "model": r["model"],
+                "task": r["task"],
+                "max_tokens": tr.get("max_tokens"),
+                "pct_truncated": None if share is None else rnd(100 * share, 1),
+                "tokens_per_1000_chars": rnd(_num(tr, "tokens_per_1000_chars"), 0),
+                "texts": tr.get("texts"),
+            }
+        )
+    return out
+
+
+def truncation_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per model: its token limit(s), mean tokens per 1000 characters over the tasks, % truncated per task."""
+    out: dict[str, dict[str, Any]] = {}
+    for t in rows:
+        m = out.setdefault(t["model"], {"model": t["model"], "max_tokens": [], "_tpc": [], "pct_truncated": {}})
+        if t["max_tokens"] is not None and t["max_tokens"] not in m["max_tokens"]:
+            m["max_tokens"].append(t["max_tokens"])
+        if t["tokens_per_1000_chars"] is not None:
+            m["_tpc"].append(t["tokens_per_1000_chars"])
+        m["pct_truncated"][t["task"]] = t["pct_truncated"]
+    for m in out.values():
+        tpc = m.pop("_tpc")
+        m["max_tokens"] = ", ".join(str(x) for x in sorted(m["max_tokens"])) or None
+        m["tokens_per_1000_chars"] = rnd(sum(tpc) / len(tpc), 0) if tpc else None
+    return list(out.values())
+
+
+def _model_info(records: list[dict[str, Any]], models: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for m in models:
+        mine = [r for r in records if r["model"] == m]
+        mi = mine[0].get("model_info") or {}
+        prompts: dict[str, list[str]] = {}
+        for r in mine:
+            for role, p in (r.get("prompts") or {}).items():
+                if p and p not in prompts.setdefault(role, []):
+                    prompts[role].append(p)
+        out.append(
+            {
+                "model": m,
+                "source": mi.get("source"),
+                "revision": mi.get("revision"),
+                "config": {k: mi.get(k) for k in CONFIG_FIELDS},
+                "prompts": prompts,
+            }
+        )
+    return out
+
+
+def _software(records: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, dict[str, list[str]]]]:
+    """Library versions shared by every result, and for each library that differs: version -> models."""
+    keys: list[str] = []
+    for r in records:
+        for k in r.get("versions") or {}:
+            if k not in keys:
+                keys.append(k)
+    common: dict[str, str] = {}
+    mixed: dict[str, dict[str, list[str]]] = {}
+    for k in keys:
+        seen: dict[str, list[str]] = {}
+        for r in records:
+            v = str((r.get("versions") or {}).get(k, "unknown"))
+            if r["model"] not in seen.setdefault(v, []):
+                seen[v].append(r["model"])
+        if len(seen) == 1:
+            common[k] = next(iter(seen))
+        else:
+            mixed[k] = seen
+    return common, mixed
+
+
+def build_report(
+    output: Path, records: list[dict[str, Any]] | None = None, *, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Everything the documents show, rounded once (scores: main metric x 100)."""
+    records = load_results(output) if records is None else records
+    board = build(records)
+    by_key = {(r["model"], r["task"]): r for r in records}
+    warnings: list[str] = []
+
+    # per (model, task): value, interval, tie with the best model
+    results: list[dict[str, Any]] = []
+    tie_info: dict[tuple[str, str], tuple[bool | None, float | None]] = {}
+    best_of: dict[str, str | None] = {}
+    for t, _, _ in board.tasks:
+        present = {m: board.scores[(m, t)] for m in board.models if (m, t) in board.scores}
+        fps = {m: (by_key[(m, t)].get("task_info") or {}).get("data_fingerprint") for m in present}
+        if len({fp for fp in fps.values()}) > 1:
+            warnings.append(f"task {t}: results come from different data versions (fingerprints differ)")
+        best, ties = stats.ties_with_best(
+            present,
+            {m: by_key[(m, t)].get("items") for m in present},
+            n_resamples=n_resamples,
+            seed=seed,
+            alpha=ALPHA,
+            groups=fps,
+        )
+        best_of[t] = best
+        for m, v in ties.items():
+            tie_info[(m, t)] = v
+    ranked = board.ranked_models()
+    for m in ranked:
+        for t, c, metric in board.tasks:
+            r = by_key.get((m, t))
+            if r is None:
+                continue
+            ci = stats.bootstrap_ci(r.get("items"), n_resamples=n_resamples, seed=seed, alpha=ALPHA)
+            applicable = r["main_score"] is not None
+            tied, p = tie_info.get((m, t), (None, None))
+            results.append(
+                {
+                    "model": m,
+                    "task": t,
+                    "category": c,
+                    "metric": metric,
+                    "value": rnd(100 * r["main_score"]) if applicable else NA,
+                    "ci_low": rnd(100 * ci[0]) if ci and applicable else None,
+                    "ci_high": rnd(100 * ci[1]) if ci and applicable else None,
+                    "tied_with_best": tied if applicable else None,
+                    "best": applicable and best_of.get(t) == m,
+                    "p_vs_best": rnd(p, 4),
+                    "n_items": r.get("n_items"),
+                    "main_score": r["main_score"],
+                    "data_fingerprint": (r.get("task_info") or {}).get("data_fingerprint"),
+                }
+            )
+
+    # speed, size and truncation
+    speed_raw, speed_warn = load_speed(output)
+    warnings += speed_warn
+    speed = [speed_row(m, speed_raw[m]) for m in ranked if m in speed_raw]
+    speed += [speed_row(m, speed_raw[m]) for m in sorted(speed_raw) if m not in board.models]
+    machines: dict[str, list[str]] = {}
+    for s in speed:
+        machines.setdefault(s["machine"], []).append(s["model"])
+    if len(machines) > 1:
+        warnings.append(
+            "speed files come from different machines, so speed numbers are not comparable: "
+            + "; ".join(f"{', '.join(ms)} on {mach}" for mach, ms in machines.items())
+        )
+    settings = {(s["device"], s["dtype"]) for s in speed}
+    if len(settings) > 1:
+        warnings.append("speed was measured with different devices or dtypes (see the Device column)")
+    hardware = []
+    for mach, ms in machines.items():
+        hw = speed_raw[ms[0]].get("hardware") or {}
+        hardware.append({"machine": mach, "models": ms, **{k: v for k, v in hw.items() if k != "hostname_hash"}})
+
+    common, mixed = _software(records)
+    if mixed:
+        warnings.append(
+            "results come from different library versions: "
+            + "; ".join(
+                f"{lib} " + ", ".join(f"{v} ({', '.join(ms)})" for v, ms in seen.items()) for lib, seen in mixed.items()
+            )
+        )
+    info = {r["task"]: r for r in records}
+    dates = sorted(str(r.get("date")) for r in records if r.get("date"))
+    rows = board.rows()
+    pareto = _pareto({s["model"]: s["texts_per_s"] for s in speed}, {r["model"]: r["mean_task"] for r in rows})
+    for row in rows:
+        row["pareto"] = row["model"] in pareto if row["model"] in {s["model"] for s in speed} else None
+    return {
+        "schema": 2,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "n_results": len(records),
+        "results_dated": [dates[0], dates[-1]] if dates else None,
+        "settings": {
+            "scale": "main metric x 100",
+            "decimals": DECIMALS,
+            "interval": f"{100 * (1 - ALPHA):.0f}% percentile bootstrap over the task's items "
+            "(clustering: over the protocol's own runs)",
+            "tie": f"paired bootstrap (clustering: Welch's t-test on the runs) vs the best model, p >= {ALPHA}",
+            "n_resamples": n_resamples,
+            "seed": seed,
+            "alpha": ALPHA,
+        },
+        "software": common,
+        "software_mixed": mixed,
+        "hardware": hardware,
+        "warnings": warnings,
+        "categories": [{"category": c, "label": LABEL.get(c, c)} for c in board.categories()],
+        "tasks": [
+            {
+                "task": t,
+                "category": c,
+                "label": LABEL.get(c, c),
+                "main_metric": metric,
+                "n_items": info[t].get("n_items"),
+                "description": (info[t].get("task_info") or {}).get("description"),
+                "source": (info[t].get("task_info") or {}).get("source"),
+                "license": (info[t].get("task_info") or {}).get("license"),
+                "data_fingerprint": (info[t].get("task_info") or {}).get("data_fingerprint"),
+                "best": best_of.get(t),
+            }
+            for t, c, metric in board.tasks
+        ],
+        "models": _model_info(records, ranked),
+        "rows": rows,
+        "results": results,
+        "speed": speed,
+        "truncation": (trunc := truncation_rows(records, board)),
+        "truncation_by_model": truncation_table(trunc),
+        "charts": [],
+    }
+
+
+def _pareto(speed: dict[str, float | None], quality: dict[str, float | None]) -> set[str]:
+    from .charts import pareto_front
+
+    pts = [(m, speed[m], quality.get(m)) for m in speed]
+    return set(pareto_front([(m, s, q) for m, s, q in pts if s is not None and q is not None]))
+
+
+# ------------------------------------------------------------------------------------------ cells
+
+
+def cell_value(res: dict[str, Any] | None, *, bold: Callable[[str], str] = lambda s: s) -> str:
+    """A per-task cell: '57.09 [55.30, 58.90]', the best one emphasised, a tie marked '≈', 'n/a' or ''."""
+    if res is None:
+        return ""
+    if res["value"] == NA:
+        return NA
+    text = fmt(res["value"])
+    if res.get("best"):
+        text = bold(text)
+    if res.get("ci_low") is not None:
+        text += f" [{fmt(res['ci_low'])}, {fmt(res['ci_high'])}]"
+    if res.get("tied_with_best") and not res.get("best"):
+        text += f" {TIE}"
+    return text
+
+
+def legend(report: dict[str, Any]) -> str:
+    s = report["settings"]
+    return (
+        f"Each cell: score [{s['interval']}]. Best per task in bold; {TIE} = not significantly different from the "
+        f"best ({s['tie']}; {s['n_resamples']} resamples, seed {s['seed']}, no correction for multiple "
+        "comparisons: it means 'not shown to be worse', not 'equal'). n/a: the category does not apply to the model."
+    )
+
+
+def prompts_text(prompts: dict[str, list[str]]) -> str:
+    return "; ".join(f"{role}: {json.dumps(p, ensure_ascii=False)}" for role, ps in prompts.items() for p in ps)
+
+
+def revision_text(m: dict[str, Any]) -> str:
+    """The hub commit, else the model identity the backend recorded (e.g. local:<content hash>)."""
+    return str(m.get("revision") or m["config"].get("model") or "")
+
+
+# ------------------------------------------------------------------------------------------ Markdown
+
+
+def _md(text: Any) -> str:
+    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(head: list[str], rows: list[list[str]], align: list[str] | None = None) -> list[str]:
+    align = align or ["---"] + ["---:"] * (len(head) - 1)
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(align) + "|",
+        *("| " + " | ".join(_md(c) if c else "" for c in row) + " |" for row in rows),
+    ]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The wiki page: setup, models, tasks, summary, per-task scores with intervals, speed, truncation, charts."""
+    cats = report["categories"]
+    tasks = report["tasks"]
     lines = [
         "# embbench leaderboard",
         "",
-        f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} from {len(records)} result files "
-        "by `embbench report`. Scores are each task's main metric x 100. A mean is blank when the model lacks "
-        "a task it covers (never a mean over what it has).",
-        "",
-        "## Summary",
+        f"Generated {report['generated']} from {report['n_results']} result files by `embbench report`. Scores are "
+        "each task's main metric x 100. A mean is blank when the model lacks a task it covers or the task is "
+        "n/a for it (never a mean over what it has).",
         "",
     ]
-    head = ["Model", "n/N", "Mean (Task)", "Mean (Category)", *[LABEL[c] for c in cats]]
-    lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
-    for row in board.rows():
-        cells = [
-            row["model"],
-            row["tasks"],
-            _fmt(row["mean_task"]),
-            _fmt(row["mean_category"]),
-            *[_fmt(row[f"mean_{c}"]) for c in cats],
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Per task", ""]
-    head = ["Model", *[f"{t}<br>{LABEL[c]}" for t, c, _ in board.tasks]]
-    lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(board.tasks)) + "|"]
-    for row in board.rows():
-        lines.append("| " + " | ".join([row["model"], *[_fmt(row[t]) for t, _, _ in board.tasks]]) + " |")
+    if report["results_dated"]:
+        lo, hi = report["results_dated"]
+        lines.append(f"- Results dated: {lo[:10]}" + ("" if lo[:10] == hi[:10] else f" to {hi[:10]}"))
+    sw = report["software"]
+    if sw:
+        lines.append("- Software: " + ", ".join(f"{k} {v}" for k, v in sw.items()))
+    for lib, seen in report["software_mixed"].items():
+        lines.append(f"- Software ({lib} differs): " + "; ".join(f"{v}: {', '.join(ms)}" for v, ms in seen.items()))
+    for hw in report["hardware"]:
+        desc = ", ".join(f"{k} {v}" for k, v in hw.items() if k not in ("machine", "models") and v not in (None, ""))
+        lines.append(f"- Hardware (speed of {', '.join(hw['models'])}): {desc}")
+    if not report["hardware"]:
+        lines.append("- Hardware: no speed files (`reports/speed/<model>.json`)")
+    for w in report["warnings"]:
+        lines += ["", f"> **Warning:** {_md(w)}"]
+    lines += ["", "### Models", ""]
+    lines += _table(
+        ["Model", "Source", "Revision / content hash", "dtype", "max_seq_length", "Prompts"],
+        [
+            [
+                m["model"],
+                str(m.get("source") or ""),
+                revision_text(m),
+                str(m["config"].get("dtype") or ""),
+                "" if m["config"].get("max_seq_length") is None else str(m["config"]["max_seq_length"]),
+                prompts_text(m["prompts"]) or "none",
+            ]
+            for m in report["models"]
+        ],
+        ["---"] * 6,
+    )
+    lines += ["", "### Tasks", ""]
+    lines += _table(
+        ["Task", "Category", "Main metric", "Items", "Source", "License"],
+        [
+            [t["task"], t["label"], t["main_metric"], fmt(t["n_items"]), t["source"] or "", t["license"] or ""]
+            for t in tasks
+        ],
+        ["---", "---", "---", "---:", "---", "---"],
+    )
+    lines += ["", "## Summary", ""]
+    head = ["Model", "n/N", "Borda rank", "Mean (Task)", "Mean (Category)", *[c["label"] for c in cats]]
+    lines += _table(
+        head,
+        [
+            [
+                r["model"],
+                r["tasks"],
+                fmt(r["borda_rank"]),
+                fmt(r["mean_task"]),
+                fmt(r["mean_category"]),
+                *[fmt(r[f"mean_{c['category']}"]) for c in cats],
+            ]
+            for r in report["rows"]
+        ],
+    )
     lines += [
         "",
-        "## Tasks",
+        "Borda rank: on each task a model earns (number of models - its rank) points; 1 = most points "
+        "(mteb's leaderboard ranking; a missing or n/a task earns nothing).",
         "",
-        "| Task | Category | Main metric | Items | Source | License |",
-        "|---|---|---|---:|---|---|",
+        "## Per task",
+        "",
     ]
-    info = {r["task"]: r for r in records}
-    for t, c, m in board.tasks:
-        r = info[t]
-        ti = r.get("task_info", {})
-        lines.append(
-            f"| {t} | {LABEL[c]} | {m} | {r.get('n_items', '')} | {ti.get('source', '')} | {ti.get('license', '')} |"
+    res = {(r["model"], r["task"]): r for r in report["results"]}
+    lines += _table(
+        ["Model", *[f"{t['task']}<br>{t['label']}" for t in tasks]],
+        [
+            [r["model"], *[cell_value(res.get((r["model"], t["task"])), bold=lambda s: f"**{s}**") for t in tasks]]
+            for r in report["rows"]
+        ],
+    )
+    lines += ["", legend(report)]
+    charts = {c["name"]: c for c in report["charts"]}
+    if charts:
+        lines += ["", "## Charts", ""]
+        for c in charts.values():
+            lines += [f"![{c['title']}]({c['png']}) ([SVG]({c['svg']}))", ""]
+        lines.pop()
+    if report["speed"]:
+        lines += ["", "## Speed and size", ""]
+        lines += _table(
+            ["Model", *[h for _, h, _ in SPEED_COLUMNS], "Device", "dtype"],
+            [
+                [
+                    s["model"],
+                    *[fmt(s[k], d) for k, _, d in SPEED_COLUMNS],
+                    str(s["device"] or ""),
+                    str(s["dtype"] or ""),
+                ]
+                for s in report["speed"]
+            ],
+            ["---"] + ["---:"] * len(SPEED_COLUMNS) + ["---", "---"],
         )
-    lines += ["", "## Models", "", "| Model | Source | Revision / content hash | Prompts used |", "|---|---|---|---|"]
-    seen: dict[str, dict[str, Any]] = {}
-    prompts: dict[str, set[str]] = {}
-    for r in records:
-        seen.setdefault(r["model"], r.get("model_info", {}))
-        for role, p in (r.get("prompts") or {}).items():
-            if p:
-                prompts.setdefault(r["model"], set()).add(f"{role}: `{p}`")
-    for m in board.models:
-        mi = seen[m]
-        rev = mi.get("revision") or str(mi.get("model", ""))[:24]
-        lines.append(f"| {m} | {mi.get('source', '')} | {rev} | {'; '.join(sorted(prompts.get(m, []))) or 'none'} |")
+        lines += [
+            "",
+            "Measured by the speed benchmark (`reports/speed/<model>.json` holds the sample and the hardware); "
+            "index MB per 1M docs = bytes per 1M vectors / 10^6.",
+        ]
+    if report["truncation"]:
+        ttasks = [t["task"] for t in tasks if any(r["task"] == t["task"] for r in report["truncation"])]
+        lines += ["", "## Truncation", ""]
+        lines += _table(
+            ["Model", "Max tokens", "Tokens / 1000 chars", *[f"% truncated<br>{t}" for t in ttasks]],
+            [
+                [
+                    t["model"],
+                    fmt(t["max_tokens"]),
+                    fmt(t["tokens_per_1000_chars"], 0),
+                    *[fmt(t["pct_truncated"].get(k), 1) for k in ttasks],
+                ]
+                for t in report["truncation_by_model"]
+            ],
+        )
+        lines += [
+            "",
+            "% of the task's texts longer than the model's token limit (cut before encoding); tokens per 1000 "
+            "characters: the mean over the tasks (a tokenizer's efficiency on Russian text).",
+        ]
     return "\n".join(lines) + "\n"
 
 
-def csv_text(board: Leaderboard) -> str:
-    """Wide CSV: a row per model, the means, then a column per task (x100)."""
+# ------------------------------------------------------------------------------------------ CSV
+
+
+TIDY_COLUMNS = ["model", "task", "category", "metric", "value", "ci_low", "ci_high", "tied_with_best", "n_items"]
+
+
+def _csv_cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return fmt(v)
+
+
+def csv_tidy(report: dict[str, Any]) -> str:
+    """A row per (model, task): value and interval (x100), tied_with_best (true/false/blank = unknown)."""
     buf = io.StringIO()
-    rows = board.rows()
-    cols = [
-        "model",
-        "tasks",
-        "mean_task",
-        "mean_category",
-        *[f"mean_{c}" for c in board.categories()],
-        *[t for t, _, _ in board.tasks],
-    ]
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(cols)
-    for row in rows:
-        w.writerow(["" if row[c] is None else (f"{row[c]:.4f}" if isinstance(row[c], float) else row[c]) for c in cols])
+    w.writerow(TIDY_COLUMNS)
+    for r in report["results"]:
+        w.writerow([_csv_cell(r[c]) for c in TIDY_COLUMNS])
     return buf.getvalue()
 
 
-def write_reports(output: Path) -> list[Path]:
-    """Render leaderboard.md / .csv / .json under output from output/results."""
-    records = load_results(output)
-    board = build(records)
-    paths = [output / "leaderboard.md", output / "leaderboard.csv", output / "leaderboard.json"]
+def wide_columns(report: dict[str, Any]) -> list[str]:
+    return [
+        "model",
+        "tasks",
+        "borda_rank",
+        "mean_task",
+        "mean_category",
+        *[f"mean_{c['category']}" for c in report["categories"]],
+        *[t["task"] for t in report["tasks"]],
+    ]
+
+
+def csv_wide(report: dict[str, Any]) -> str:
+    """A row per model: n/N, Borda rank, the means, then a column per task (x100)."""
+    buf = io.StringIO()
+    cols = wide_columns(report)
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for row in report["rows"]:
+        w.writerow([_csv_cell(row[c]) for c in cols])
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+
+def write_reports(
+    output: Path, *, n_resamples: int = 1000, seed: int = 0, charts: bool = True, html: bool = True
+) -> list[Path]:
+    """Render leaderboard.md, .csv (tidy), _wide.csv, .json, .html and the charts under output from
+    output/results (and output/speed). Returns the paths written."""
+    from . import charts as charts_mod
+
     output.mkdir(parents=True, exist_ok=True)
-    _write_text(paths[0], markdown(board, records))
-    _write_text(paths[1], csv_text(board))
-    write_json_atomic(
-        paths[2],
-        {"tasks": [{"task": t, "category": c, "main_metric": m} for t, c, m in board.tasks], "rows": board.rows()},
+    report = build_report(output, n_resamples=n_resamples, seed=seed)
+    written: list[Path] = []
+    svgs: dict[str, str] = {}
+    if charts:
+        made = charts_mod.write_charts(report, output / "charts")
+        for c in made:
+            written += [output / c["png"], output / c["svg"]]
+            svgs[c["name"]] = (output / c["svg"]).read_text(encoding="utf-8")
+        report["charts"] = made
+    md, tidy, wide, js = (
+        output / "leaderboard.md",
+        output / "leaderboard.csv",
+        output / "leaderboard_wide.csv",
+        output / "leaderboard.json",
     )
-    return paths
+    _write_text(md, markdown(report))
+    _write_text(tidy, csv_tidy(report))
+    _write_text(wide, csv_wide(report))
+    write_json_atomic(js, report)
+    written = [md, tidy, wide, js, *written]
+    if html:
+        from .html import render
+
+        page = output / "leaderboard.html"
+        _write_text(page, render(report, svgs))
+        written.insert(4, page)
+    return written
 
 
 def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr, flush=True)
 
 
 def load_json(path: Path) -> Any:

@@ -15,9 +15,11 @@ from .backends import Ranker, load_encoder
 from .cache import DiskCache
 from .categories._common import merge_params
 from .config import ModelSpec, TaskSpec
+from .data import MissingDataFile
 from .embed import BadVectors, Embedder
 from .errors import ModelLoadError, ModelUnavailable, UserError
 from .results import result_path, versions, write_json_atomic
+from .speed import probe_model, speed_path, wants_probe
 
 Log = Callable[[str], None]
 
@@ -34,6 +36,7 @@ class RunSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     unavailable: list[tuple[str, str, bool]] = field(default_factory=list)  # (model, reason, optional)
     failed: list[tuple[str, str, str, bool]] = field(default_factory=list)  # (model, task, reason, user_error)
+    speed: list[str] = field(default_factory=list)  # models whose speed file was written (task "speed" if failed)
 
     @property
     def exit_code(self) -> int:
@@ -57,7 +60,15 @@ def load_data(tasks: list[TaskSpec]) -> dict[str, Any]:
     out = {}
     for t in tasks:
         resolve_params(t)
-        out[t.name] = categories.get(t.category).load(t)
+        try:
+            out[t.name] = categories.get(t.category).load(t)
+        except MissingDataFile as exc:
+            raise UserError(
+                t.file,
+                f"no {exc.split}.jsonl, {exc.split}.csv or {exc.split}.parquet in {exc.folder}",
+                field="data",
+                fix="add the file or correct 'data' (or 'eval_split' / 'train_split')",
+            ) from None
     return out
 
 
@@ -85,6 +96,7 @@ def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> dict[str, An
         },
         embedding={"texts": s.texts, "unique": s.unique, "from_cache": s.from_cache, "encoded": s.encoded},
         prompts=embed.prompts_used,
+        truncation=embed.truncation(),
         items=items,
     )
 
@@ -183,8 +195,9 @@ def run(
     force: bool = False,
     cache: DiskCache | None = None,
     log: Log = stderr_log,
+    speed: bool = False,
 ) -> RunSummary:
-    """Evaluate every model on every task, writing results as they finish."""
+    """Evaluate every model on every task, writing results as they finish; with speed, then probe each model."""
     data = load_data(tasks)
     summary = RunSummary()
     for mi, spec in enumerate(models, 1):
@@ -192,7 +205,8 @@ def run(
         for t in tasks:
             if t not in todo:
                 summary.skipped.append((spec.name, t.name))
-        if not todo:
+        probe = speed and wants_probe(spec, output, force)  # speed probe
+        if not todo and not probe:
             log(f"[{mi}/{len(models)}] {spec.name}: all {len(tasks)} results exist (use --force to recompute)")
             continue
         log(f"[{mi}/{len(models)}] {spec.name}: loading {spec.model}")
@@ -224,6 +238,7 @@ def run(
             except ModelLoadError as exc:
                 log(f"    FAILED: {exc}")
                 summary.failed.extend((spec.name, t.name, str(exc), False) for t in todo[ti - 1 :])
+                probe = False
                 break
             except BadVectors as exc:
                 msg = f"model '{spec.name}' returned unusable vectors on task '{task.name}': {exc}"
@@ -241,4 +256,7 @@ def run(
             write_json_atomic(result_path(output, spec.name, task.name), record)
             summary.written.append((spec.name, task.name))
             log("    " + describe(record))
+        if probe and ranker is None:
+            log(f"  speed probe ({speed_path(output, spec.name)})")
+            probe_model(spec, encoder, output, summary, log)
     return summary

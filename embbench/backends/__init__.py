@@ -53,6 +53,10 @@ class Ranker(Protocol):
 
 BACKENDS = {
     "sentence-transformers": "embbench.backends.sentence_transformers:SentenceTransformerEncoder",
+    "openai": "embbench.backends.openai_api:OpenAIEmbeddingsEncoder",
+    "bm25": "embbench.backends.bm25:BM25Ranker",
+    "navec": "embbench.backends.static:StaticEncoder",
+    "model2vec": "embbench.backends.static:StaticEncoder",
 }
 
 

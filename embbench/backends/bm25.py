@@ -139,11 +139,17 @@ class BM25Ranker:
         where = f"{spec.file or 'models.yaml'}: model '{spec.name}'"
         if o["method"] not in METHODS:
             raise UserError(
-                where, f"unknown BM25 method {o['method']!r}", field="options.method", fix=f"use one of: {', '.join(METHODS)}"
+                where,
+                f"unknown BM25 method {o['method']!r}",
+                field="options.method",
+                fix=f"use one of: {', '.join(METHODS)}",
             )
         if o["stemmer"] not in STEMMERS:
             raise UserError(
-                where, f"unknown stemmer {o['stemmer']!r}", field="options.stemmer", fix=f"use one of: {', '.join(STEMMERS)}"
+                where,
+                f"unknown stemmer {o['stemmer']!r}",
+                field="options.stemmer",
+                fix=f"use one of: {', '.join(STEMMERS)}",
             )
         if o["k1"] < 0:
             raise UserError(where, f"k1 must be >= 0, got {o['k1']}", field="options.k1")

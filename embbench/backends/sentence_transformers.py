@@ -93,6 +93,7 @@ class SentenceTransformerEncoder:
         self.similarity_fn = str(self.st_config.get("similarity_fn_name") or "cosine")
         self._model: Any = None
         self.load_seconds: float | None = None
+        self._tokenizer: tuple[Any, int | None] | None = None  # (tokenizer, max length) loaded without the weights
 
     @property
     def model(self) -> Any:
@@ -189,3 +190,75 @@ class SentenceTransformerEncoder:
             show_progress_bar=False,
         )
         return np.asarray(vecs, dtype=np.float32)
+
+    # --- token accounting (embbench.speed / truncation in results): begin ---------------------------------------
+    @property
+    def max_tokens(self) -> int | None:
+        """The model's max_seq_length: inputs longer than this many tokens are truncated."""
+        return self._tokenizer_and_max()[1]
+
+    def count_tokens(self, texts: list[str], prompt: str) -> np.ndarray:
+        """Tokens of each prompt + text as the model tokenises it, special tokens included, without truncation."""
+        tokenizer = self._tokenizer_and_max()[0]
+        out = np.zeros(len(texts), dtype=np.int64)
+        for i in range(0, len(texts), 4096):  # batched (the fast tokenizer's Rust loop), bounded memory
+            chunk = [prompt + t for t in texts[i : i + 4096]]
+            enc = tokenizer(
+                chunk,
+                add_special_tokens=True,
+                truncation=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+                return_length=True,
+                verbose=False,
+            )
+            out[i : i + len(chunk)] = enc["length"]
+        return out
+
+    def _tokenizer_and_max(self) -> tuple[Any, int | None]:
+        """The loaded model's tokenizer and max_seq_length; before it loads, the tokenizer alone (no weights).
+
+        The tokenizer alone is used for the usual layout (modules.json starting with a Transformer module, no
+        lower-casing) and mirrors sentence-transformers' max length: models.yaml's max_seq_length, else
+        sentence_bert_config.json's, else the tokenizer's model_max_length capped at max_position_embeddings.
+        Any other layout loads the model.
+        """
+        if self._model is not None:
+            return self._model.tokenizer, self._model.max_seq_length
+        if self._tokenizer is None:
+            self._tokenizer = self._standalone_tokenizer()
+        if self._tokenizer is None:
+            return self.model.tokenizer, self.model.max_seq_length
+        return self._tokenizer
+
+    def _standalone_tokenizer(self) -> tuple[Any, int | None] | None:
+        folder = self.folder
+        if self.has_st_config:
+            modules = json.loads((folder / "modules.json").read_text())
+            first = modules[0] if modules else {}
+            if not str(first.get("type", "")).endswith("Transformer"):
+                return None
+            folder = folder / first.get("path", "")
+        sb_file = folder / "sentence_bert_config.json"
+        sb_config = json.loads(sb_file.read_text()) if sb_file.is_file() else {}
+        if sb_config.get("do_lower_case") or sb_config.get("tokenizer_name_or_path"):
+            return None
+        from transformers import AutoConfig, AutoTokenizer
+
+        kwargs = {"trust_remote_code": self.spec.trust_remote_code, **self.spec.tokenizer_kwargs}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
+        except Exception:  # an unusual processor: let sentence-transformers load it
+            return None
+        max_len = self.spec.max_seq_length or sb_config.get("max_seq_length")
+        if not max_len and "model_max_length" not in self.spec.tokenizer_kwargs:
+            config = AutoConfig.from_pretrained(str(folder), trust_remote_code=self.spec.trust_remote_code)
+            max_len = tokenizer.model_max_length
+            positions = getattr(config, "max_position_embeddings", -1)
+            if isinstance(positions, int) and positions != -1:
+                max_len = min(max_len, positions)
+        elif not max_len:
+            max_len = tokenizer.model_max_length
+        return tokenizer, int(max_len) if max_len else None
+
+    # --- token accounting: end ----------------------------------------------------------------------------------

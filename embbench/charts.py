@@ -1,0 +1,151 @@
+"""Charts for the leaderboards (PNG and SVG): quality vs throughput with the Pareto front, and category means.
+
+matplotlib is optional (the `report` extra): without it the charts are skipped with one warning line.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+_warned = False
+
+
+def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
+    """Names of the points (name, speed, quality) no other point beats on both (higher is better on both)."""
+    front = []
+    for name, x, y in points:
+        dominated = any((ox >= x and oy >= y) and (ox > x or oy > y) for other, ox, oy in points if other != name)
+        if not dominated:
+            front.append(name)
+    return front
+
+
+def _matplotlib() -> Any:
+    global _warned
+    try:
+        import matplotlib
+    except ImportError:
+        if not _warned:
+            print(
+                "warning: matplotlib is not installed: charts skipped (pip install 'embbench[report]')",
+                file=sys.stderr,
+                flush=True,
+            )
+            _warned = True
+        return None
+    matplotlib.rcParams["svg.hashsalt"] = "embbench"  # stable ids: a re-render gives the same SVG
+    matplotlib.rcParams["svg.fonttype"] = "path"
+    return matplotlib
+
+
+def _save(fig: Any, out_dir: Path, name: str) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    return png, svg
+
+
+def quality_vs_speed(points: list[tuple[str, float, float]], out_dir: Path, name: str = "quality_vs_speed") -> bool:
+    """Scatter of Mean (Task) against texts/s (log x), the Pareto front highlighted."""
+    mpl = _matplotlib()
+    if mpl is None or not points:
+        return False
+    from matplotlib.figure import Figure
+
+    front = set(pareto_front(points))
+    fig = Figure(figsize=(7.5, 4.8))
+    ax = fig.add_subplot()
+    for model, x, y in points:
+        on = model in front
+        ax.scatter([x], [y], s=60 if on else 36, color="#d62728" if on else "#7f7f7f", zorder=3)
+        ax.annotate(model, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    fp = sorted((x, y) for m, x, y in points if m in front)
+    if len(fp) > 1:
+        ax.plot([p[0] for p in fp], [p[1] for p in fp], color="#d62728", linewidth=1.2, zorder=2, label="Pareto front")
+        ax.legend(loc="best", fontsize=8)
+    ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+    xs = [p[1] for p in points]
+    lo, hi = min(xs), max(xs)
+    if lo == hi:
+        ax.set_xlim(lo / 2, hi * 2)
+    else:
+        ax.set_xlim(lo / 1.6, hi * 1.6)
+    ax.set_xlabel("Throughput, texts/s (log scale)")
+    ax.set_ylabel("Mean (Task)")
+    ax.set_title("Quality vs throughput (red: Pareto front; models with every task)")
+    ax.grid(True, which="both", alpha=0.3)
+    _save(fig, out_dir, name)
+    return True
+
+
+def category_bars(
+    models: list[str],
+    categories: list[str],
+    values: dict[str, list[float | None]],
+    out_dir: Path,
+    name: str = "categories",
+) -> bool:
+    """Grouped bars: a group per category, a bar per model (missing means are left out)."""
+    mpl = _matplotlib()
+    if mpl is None or not models or not categories:
+        return False
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(7.5, 1.2 * len(categories) + 0.3 * len(models) * len(categories) / 2), 4.8))
+    ax = fig.add_subplot()
+    width = 0.8 / len(models)
+    cmap = mpl.colormaps["tab10" if len(models) <= 10 else "tab20"]
+    for i, m in enumerate(models):
+        xs = [k + (i - (len(models) - 1) / 2) * width for k in range(len(categories))]
+        ys = [math.nan if v is None else v for v in values[m]]
+        ax.bar(xs, ys, width=width, label=m, color=cmap(i % cmap.N))
+    ax.set_xticks(range(len(categories)))
+    ax.set_xticklabels(categories, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("Category mean")
+    ax.set_title("Mean score per category")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _save(fig, out_dir, name)
+    return True
+
+
+def write_charts(report: dict[str, Any], out_dir: Path, rel: str = "charts") -> list[dict[str, str]]:
+    """The charts a report dict supports; returns [{name, title, png, svg}] with paths relative to the report."""
+    made = []
+    quality = {r["model"]: r["mean_task"] for r in report["rows"]}
+    points = [
+        (s["model"], float(s["texts_per_s"]), float(quality[s["model"]]))
+        for s in report["speed"]
+        if s["texts_per_s"] and quality.get(s["model"]) is not None
+    ]
+    if quality_vs_speed(points, out_dir):
+        made.append(
+            {
+                "name": "quality_vs_speed",
+                "title": "Quality (Mean (Task)) vs throughput (texts/s), Pareto front in red",
+                "png": f"{rel}/quality_vs_speed.png",
+                "svg": f"{rel}/quality_vs_speed.svg",
+            }
+        )
+    cats = report["categories"]
+    models = [r["model"] for r in report["rows"]]
+    values = {r["model"]: [r[f"mean_{c['category']}"] for c in cats] for r in report["rows"]}
+    if category_bars(models, [c["label"] for c in cats], values, out_dir):
+        made.append(
+            {
+                "name": "categories",
+                "title": "Mean score per category",
+                "png": f"{rel}/categories.png",
+                "svg": f"{rel}/categories.svg",
+            }
+        )
+    return made
