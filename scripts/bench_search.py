@@ -1,0 +1,60 @@
+"""Benchmark: exact top-k search over a large corpus in chunks (wall time, peak memory, agreement with brute force).
+
+    python scripts/bench_search.py [--docs 1000000] [--queries 10000] [--dim 768]
+
+The corpus is random float32 (docs x dim; 3 GB at the defaults). Peak RSS above the corpus and queries is what
+the search itself costs; the issue's budget is corpus size + 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+
+from embbench.categories.retrieval import exact_search, similarity_matrix
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=10_000)
+    ap.add_argument("--dim", type=int, default=768)
+    ap.add_argument("--top-k", type=int, default=1000)
+    ap.add_argument("--check", type=int, default=50, help="queries compared with brute force")
+    args = ap.parse_args()
+    import torch
+
+    rng = np.random.default_rng(0)
+    base = rss_mb()
+    docs = np.empty((args.docs, args.dim), dtype=np.float32)
+    for s in range(0, args.docs, 100_000):
+        docs[s : s + 100_000] = rng.standard_normal((min(100_000, args.docs - s), args.dim), dtype=np.float32)
+    queries = rng.standard_normal((args.queries, args.dim), dtype=np.float32)
+    data_mb = (docs.nbytes + queries.nbytes) / 2**20
+    after_data = rss_mb()
+    t0 = time.perf_counter()
+    _scores, idx = exact_search(queries, docs, args.top_k, "cosine")
+    wall = time.perf_counter() - t0
+    peak = rss_mb()
+    sims = similarity_matrix(queries[: args.check], docs, "cosine")
+    ref = torch.topk(sims, args.top_k, dim=1).indices.numpy()
+    same = np.mean([set(ref[i]) == set(idx[i]) for i in range(args.check)])
+    print(
+        f"corpus {args.docs} x {args.dim} float32 ({docs.nbytes / 2**30:.2f} GiB), {args.queries} queries, "
+        f"top-{args.top_k}, {torch.get_num_threads()} threads"
+    )
+    print(f"  search wall time      : {wall:.1f} s ({args.queries / wall:.0f} queries/s)")
+    print(f"  peak RSS              : {peak:.0f} MiB (process start {base:.0f}, data {data_mb:.0f} MiB)")
+    print(f"  search overhead       : {peak - after_data:.0f} MiB above corpus + queries")
+    print(f"  same top-k as brute force on {args.check} queries: {same * 100:.0f}%")
+
+
+if __name__ == "__main__":
+    main()
