@@ -1,4 +1,4 @@
-"""The `embbench` command: run, report, ls, cache, speed."""
+"""The `embbench` command: run, report, diff, ls, cache, speed."""
 
 from __future__ import annotations
 

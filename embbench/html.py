@@ -24,7 +24,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.best{font-weight:700;background:#e8f5e9}td.tie{background:#f1f8e9}td.na{color:#999}
 tbody tr:nth-child(even){background:#fafafa}tbody tr:hover{background:#eef4ff}
 .ci{color:#666;font-size:.85em}.legend{font-size:.85em;color:#555;max-width:70em}
-.charts img{max-width:100%;height:auto;border:1px solid #eee;margin:6px 12px 6px 0}
+.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+.charts img{width:calc(50% - 8px);min-width:420px;height:auto;border:1px solid #eee}
 """
 
 JS = """

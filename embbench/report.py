@@ -323,6 +323,7 @@ def build_report(
     board = build(records)
     by_key = {(r["model"], r["task"]): r for r in records}
     warnings: list[str] = []
+    resampler = stats.Resampler(n_resamples, seed)  # one bootstrap distribution per result, shared by CI and tests
 
     # per (model, task): value, interval, tie with the best model
     results: list[dict[str, Any]] = []
@@ -340,6 +341,7 @@ def build_report(
             seed=seed,
             alpha=ALPHA,
             groups=fps,
+            resampler=resampler,
         )
         best_of[t] = best
         for m, v in ties.items():
@@ -350,7 +352,7 @@ def build_report(
             r = by_key.get((m, t))
             if r is None:
                 continue
-            ci = stats.bootstrap_ci(r.get("items"), n_resamples=n_resamples, seed=seed, alpha=ALPHA)
+            ci = resampler.ci(r.get("items"), ALPHA)
             applicable = r["main_score"] is not None
             tied, p = tie_info.get((m, t), (None, None))
             results.append(
@@ -416,7 +418,8 @@ def build_report(
             "decimals": DECIMALS,
             "interval": f"{100 * (1 - ALPHA):.0f}% percentile bootstrap over the task's items "
             "(clustering: over the protocol's own runs)",
-            "tie": f"paired bootstrap (clustering: Welch's t-test on the runs) vs the best model, p >= {ALPHA}",
+            "tie": f"p >= {ALPHA} in a paired bootstrap test against the best model on the same items; "
+            "clustering: Welch's t-test on the runs",
             "n_resamples": n_resamples,
             "seed": seed,
             "alpha": ALPHA,

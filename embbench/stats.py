@@ -121,9 +121,52 @@ def _resamples(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
         done += b
 
 
-def _bootstrap(items: Items, n_resamples: int, seed: int) -> np.ndarray:
-    n = _length(items)
-    return np.concatenate([_statistic(items, idx) for idx in _resamples(n, n_resamples, seed)])
+class Resampler:
+    """Bootstrap distributions of item-level scores, each computed once per items object.
+
+    Every distribution of n items uses the same seeded draws, so two models' distributions over the same items
+    (in the same order) are paired: the interval of each model and the paired test of two models reuse them.
+    """
+
+    def __init__(self, n_resamples: int = 1000, seed: int = 0) -> None:
+        self.n_resamples = n_resamples
+        self.seed = seed
+        self._cache: dict[int, tuple[Items, np.ndarray]] = {}
+
+    def distribution(self, items: Items) -> np.ndarray:
+        """The score on each resample (kind runs: the runs themselves)."""
+        hit = self._cache.get(id(items))
+        if hit is not None and hit[0] is items:
+            return hit[1]
+        if items["kind"] == "runs":
+            values = np.asarray(items["values"], dtype=np.float64)
+        else:
+            n = _length(items)
+            values = np.concatenate([_statistic(items, idx) for idx in _resamples(n, self.n_resamples, self.seed)])
+        self._cache[id(items)] = (items, values)  # the items are kept alive, so their id stays theirs
+        return values
+
+    def ci(self, items: Items | None, alpha: float = 0.05) -> tuple[float, float] | None:
+        if not items or _length(items) == 0:
+            return None
+        values = self.distribution(items)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            return None
+        low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+        return float(low), float(high)
+
+    def paired(self, items_a: Items | None, items_b: Items | None) -> float | None:
+        pair = aligned(items_a, items_b)
+        if pair is None:
+            return None
+        a, b = pair
+        if a["kind"] == "runs":
+            return _welch(np.asarray(a["values"], dtype=np.float64), np.asarray(b["values"], dtype=np.float64))
+        d = point_estimate(a) - point_estimate(b)
+        ds = self.distribution(a) - self.distribution(b)
+        extreme = int(np.count_nonzero(np.abs(ds - d) >= abs(d)))
+        return (1 + extreme) / (1 + self.n_resamples)
 
 
 # ------------------------------------------------------------------------------------------ public API
@@ -138,18 +181,7 @@ def bootstrap_ci(
     the best variant on each resample; runs: the percentiles of the protocol's own runs (no resampling).
     None when there is no per-item detail.
     """
-    if not items or _length(items) == 0:
-        return None
-    q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
-    if items["kind"] == "runs":
-        values = np.asarray(items["values"], dtype=np.float64)
-    else:
-        values = _bootstrap(items, n_resamples, seed)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return None
-    low, high = np.percentile(values, q)
-    return float(low), float(high)
+    return Resampler(n_resamples, seed).ci(items, alpha)
 
 
 def aligned(items_a: Items | None, items_b: Items | None) -> tuple[Items, Items] | None:
@@ -193,19 +225,7 @@ def paired_test(items_a: Items | None, items_b: Items | None, n_resamples: int =
     (conservative: runs under the same seed use the same document draws for every model, which a paired test
     could exploit, but k-means noise is not paired).
     """
-    pair = aligned(items_a, items_b)
-    if pair is None:
-        return None
-    a, b = pair
-    if a["kind"] == "runs":
-        return _welch(np.asarray(a["values"], dtype=np.float64), np.asarray(b["values"], dtype=np.float64))
-    d = point_estimate(a) - point_estimate(b)
-    n = _length(a)
-    extreme = 0
-    for idx in _resamples(n, n_resamples, seed):
-        ds = _statistic(a, idx) - _statistic(b, idx)
-        extreme += int(np.count_nonzero(np.abs(ds - d) >= abs(d)))
-    return (1 + extreme) / (1 + n_resamples)
+    return Resampler(n_resamples, seed).paired(items_a, items_b)
 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> float:
@@ -253,6 +273,7 @@ def ties_with_best(
     seed: int = 0,
     alpha: float = 0.05,
     groups: Mapping[str, Any] | None = None,
+    resampler: Resampler | None = None,
 ) -> tuple[str | None, dict[str, tuple[bool | None, float | None]]]:
     """On one task: the best model and, per model, (tied with the best?, p-value vs the best).
 
@@ -265,6 +286,7 @@ def ties_with_best(
     if not valid:
         return None, {}
     best = max(sorted(valid), key=lambda m: valid[m])
+    resampler = resampler or Resampler(n_resamples, seed)
     out: dict[str, tuple[bool | None, float | None]] = {best: (True, 1.0)}
     for m in valid:
         if m == best:
@@ -272,6 +294,6 @@ def ties_with_best(
         if groups is not None and groups.get(m) != groups.get(best):
             out[m] = (None, None)
             continue
-        p = paired_test(items.get(best), items.get(m), n_resamples=n_resamples, seed=seed)
+        p = resampler.paired(items.get(best), items.get(m))
         out[m] = (None, None) if p is None or math.isnan(p) else (p >= alpha, p)
     return best, out

@@ -237,13 +237,13 @@ def test_run_writes_every_result(suite: Suite) -> None:
 def test_leaderboards_match_results(suite: Suite) -> None:
     for ext in ("md", "csv", "json"):
         assert (suite.output / f"leaderboard.{ext}").is_file()
-    rows = read_csv(suite.output / "leaderboard.csv")
+    rows = read_csv(suite.output / "leaderboard_wide.csv")
     assert list(rows) == [MODEL]
     row = rows[MODEL]
     assert row["tasks"] == f"{len(TASKS)}/{len(TASKS)}"
     assert row["mean_task"] != "" and row["mean_category"] != ""
     for task in TASKS.values():
-        assert row[task] == f"{100 * load_result(suite.output, task)['main_score']:.4f}", task
+        assert row[task] == f"{100 * load_result(suite.output, task)['main_score']:.2f}", task
     board = json.loads((suite.output / "leaderboard.json").read_text(encoding="utf-8"))
     assert {t["task"] for t in board["tasks"]} == set(TASKS.values())
     md = (suite.output / "leaderboard.md").read_text(encoding="utf-8")
@@ -274,7 +274,7 @@ def test_second_run_skips_and_force_recomputes(suite: Suite, tmp_path: Path) -> 
 
 def test_report_rerenders(suite: Suite, tmp_path: Path) -> None:
     output = suite.copy_output(tmp_path / "reports")
-    original = read_csv(output / "leaderboard.csv")
+    original = read_csv(output / "leaderboard_wide.csv")
     for ext in ("md", "csv", "json"):
         (output / f"leaderboard.{ext}").unlink()
     res = cli("report", "--output", output)
@@ -282,7 +282,7 @@ def test_report_rerenders(suite: Suite, tmp_path: Path) -> None:
     for ext in ("md", "csv", "json"):
         assert (output / f"leaderboard.{ext}").is_file()
         assert str(output / f"leaderboard.{ext}") in res.out
-    assert read_csv(output / "leaderboard.csv") == original
+    assert read_csv(output / "leaderboard_wide.csv") == original
 
     def contents(folder: Path) -> dict[Path, bytes]:
         return {p.relative_to(folder): b for p, (_, b) in result_files(folder).items()}
@@ -302,7 +302,7 @@ def test_missing_task_blanks_mean(suite: Suite, tmp_path: Path) -> None:
     (output / "results" / other / f"{TASKS['sts']}.json").unlink()
     res = cli("report", "--output", output)
     assert res.code == 0, res.err
-    rows = read_csv(output / "leaderboard.csv")
+    rows = read_csv(output / "leaderboard_wide.csv")
     assert list(rows) == [MODEL, other]  # complete models rank first
     assert rows[other]["tasks"] == f"{len(TASKS) - 1}/{len(TASKS)}"
     assert rows[other]["mean_task"] == "" and rows[other]["mean_category"] == "" and rows[other]["mean_sts"] == ""
