@@ -13,7 +13,18 @@ from ..errors import UserError
 
 @runtime_checkable
 class Encoder(Protocol):
-    """What the embedding seam needs from a model."""
+    """What the embedding seam needs from a model.
+
+    Optional, looked up with getattr (an encoder without them still works):
+
+    - ``count_tokens(texts: list[str], prompt: str) -> np.ndarray``: int token count of each prompt + text as the
+      model tokenises it, special tokens included, WITHOUT truncation; and ``max_tokens`` (attribute or property,
+      int or None): the length beyond which the model truncates. With both, each result records
+      ``truncation: {max_tokens, share_truncated, tokens_per_1000_chars, texts}`` (embed.Embedder.count) and the
+      speed probe reports tokens/s. Counting should not need the model's weights (a cached run never loads them).
+    - ``load_seconds`` (float or None): model load time, for the speed file (embbench.speed).
+    - ``n_params`` (int or a method returning one): parameter count, when the encoder is no torch module.
+    """
 
     similarity_fn: str
 

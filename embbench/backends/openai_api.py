@@ -1,7 +1,16 @@
 """OpenAI-compatible `/v1/embeddings` backend: OpenAI itself, or a local server (infinity, vLLM, TEI, Ollama...).
 
 Settings come from the model entry's `options` (see OPTIONS); `model` is the model name sent in each request and
-`batch_size` the number of texts per request. Only the standard library is used (urllib + json).
+`batch_size` the number of texts per request; `normalize: true` L2-normalises on the client. Fields that only a
+local model understands (dtype, device, max_seq_length...) are refused rather than ignored. Only the standard
+library is used (urllib + json). The server is asked once (GET /models) when the encoder is created: no answer is
+ModelUnavailable, a refused key a UserError.
+
+    - name: my-api-model
+      model: text-embedding-3-small
+      backend: openai
+      batch_size: 128
+      options: {base_url: https://api.openai.com/v1, api_key_env: OPENAI_API_KEY, requests_per_minute: 500}
 
 The API key is read from the environment variable named by `options.api_key_env` (default OPENAI_API_KEY) when
 the encoder is created. It is sent as `Authorization: Bearer ...` and never written anywhere: not in identity()
@@ -16,6 +25,7 @@ that says what to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import http.client
 import json
@@ -45,6 +55,18 @@ OPTIONS: dict[str, tuple[str, Any]] = {
     "timeout": ("seconds per request, a positive number", 120.0),
     "dimensions": ("a positive integer, passed to the API", None),
     "backoff": ("seconds before the first retry (doubled each time), a non-negative number", 1.0),
+}
+# ModelSpec fields of local models -> what to do instead (the server decides them)
+LOCAL_ONLY = {
+    "revision": "remove it: the server decides which weights it serves",
+    "device": "remove it: the server decides where the model runs",
+    "dtype": "remove it: the server decides the precision",
+    "max_seq_length": "remove it: the server decides how it truncates",
+    "truncate_dim": "use options.dimensions (the API's own parameter) instead",
+    "pooling": "remove it: the server decides the pooling",
+    "trust_remote_code": "remove it: the server loads the model",
+    "model_kwargs": "remove it: the server loads the model",
+    "tokenizer_kwargs": "remove it: the server loads the model",
 }
 MAX_WAIT = 300.0  # no single wait (Retry-After or back-off) is longer than this
 USER_AGENT = "embbench (OpenAI-compatible embeddings client)"
@@ -94,6 +116,7 @@ class OpenAIEmbeddingsEncoder:
     """Embeddings from an OpenAI-compatible HTTP API; `encode` prepends the prompt to each text."""
 
     similarity_fn = "cosine"
+    device = "remote"  # what the speed probe records: the timings include the network and the server's hardware
 
     # seams for tests: a fake clock makes the rate limit and the back-off checkable without waiting
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -102,6 +125,7 @@ class OpenAIEmbeddingsEncoder:
     def __init__(self, spec: ModelSpec, *, probe: bool = True):
         self.spec = spec
         self.where = f"{spec.file or 'models.yaml'}: model '{spec.name}'"
+        self._reject_local_fields(spec)
         opts = self._options(spec.options or {})
         self.base_url: str = opts["base_url"].rstrip("/")
         self.api_key_env: str = opts["api_key_env"]
@@ -115,6 +139,7 @@ class OpenAIEmbeddingsEncoder:
         self.requests = 0  # HTTP requests sent (each attempt counts), the probe included
         self.retries = 0
         self.tokens_sent = 0  # usage.prompt_tokens (or total_tokens) summed over the answers
+        self.usage_reported = False  # whether any answer had a usage count (some servers give none)
         self.texts_sent = 0
         self.request_seconds = 0.0
         self.dim: int | None = None
@@ -122,6 +147,14 @@ class OpenAIEmbeddingsEncoder:
             self._probe()
 
     # ------------------------------------------------------------------------------------------ settings
+
+    def _reject_local_fields(self, spec: ModelSpec) -> None:
+        """Fields that only a local model understands would be silently ignored here: say so instead."""
+        for name, fix in LOCAL_ONLY.items():
+            f = ModelSpec.__dataclass_fields__[name]
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            if getattr(spec, name) != default:
+                raise UserError(self.where, "does not apply to the openai backend", field=name, fix=fix)
 
     def _options(self, given: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(given) - set(OPTIONS))
@@ -165,6 +198,7 @@ class OpenAIEmbeddingsEncoder:
             "base_url": self.base_url,
             "model": self.spec.model,
             "dimensions": self.dimensions,
+            "normalize": self.spec.normalize,
         }
 
     def provenance(self) -> dict[str, Any]:
@@ -172,6 +206,7 @@ class OpenAIEmbeddingsEncoder:
         return {
             **self.identity(),
             "similarity_fn": self.similarity_fn,
+            "device": self.device,
             "dim": self.dim,
             "batch_size": self.spec.batch_size,
             "api_key_env": self.api_key_env,
@@ -182,7 +217,7 @@ class OpenAIEmbeddingsEncoder:
             "requests": self.requests,
             "retries": self.retries,
             "texts_sent": self.texts_sent,
-            "tokens_sent": self.tokens_sent,
+            "tokens_sent": self.tokens_sent if self.usage_reported else None,
             "request_seconds": round(self.request_seconds, 3),
         }
 
@@ -199,7 +234,11 @@ class OpenAIEmbeddingsEncoder:
             out.append(self._embed_batch(batch))
         if not out:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
-        return np.concatenate(out).astype(np.float32, copy=False)
+        vecs = np.concatenate(out).astype(np.float32, copy=False)
+        if self.spec.normalize:  # L2 on the client, as sentence-transformers' normalize_embeddings does
+            norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+            vecs = vecs / np.where(norms > 0, norms, 1.0)
+        return vecs
 
     # ------------------------------------------------------------------------------------------ HTTP
 
@@ -256,6 +295,7 @@ class OpenAIEmbeddingsEncoder:
             tokens = usage.get("prompt_tokens", usage.get("total_tokens"))
             if _number(tokens, integer=True):
                 self.tokens_sent += int(tokens)
+                self.usage_reported = True
         self.dim = vecs.shape[1]
         return vecs
 
@@ -310,7 +350,7 @@ class OpenAIEmbeddingsEncoder:
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc, path) from None
         except (OSError, http.client.HTTPException) as exc:  # URLError, refused, reset, timed out, cut short
-            raise _Retryable(self._connection_reason(exc)) from None
+            raise _Retryable(self._connection_reason(exc, timeout)) from None
         finally:
             self.request_seconds += time.perf_counter() - t0
         try:
@@ -349,10 +389,10 @@ class OpenAIEmbeddingsEncoder:
             fix="check 'model', 'batch_size' and options.dimensions against what the server accepts",
         )
 
-    def _connection_reason(self, exc: BaseException) -> str:
+    def _connection_reason(self, exc: BaseException, timeout: float) -> str:
         inner = getattr(exc, "reason", exc)
         if isinstance(inner, (socket.timeout, TimeoutError)):
-            return f"no answer within {self.timeout:g} s"
+            return f"no answer within {timeout:g} s"
         text = str(inner) or type(inner).__name__
         return self._safe(f"{type(inner).__name__}: {text}" if text != type(inner).__name__ else text)
 
