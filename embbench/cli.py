@@ -85,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not optional:  # optional ones were reported in their one progress line
             stderr_log(f"FAILED: model '{model}': {reason}")
     for model, task, reason, _ in summary.failed:
-        stderr_log(f"FAILED: {model} / {task}: {reason}")
+        stderr_log(f"FAILED: model '{model}': {reason}" if task == "*" else f"FAILED: {model} / {task}: {reason}")
     stderr_log(
         f"done: {len(summary.written)} written, {len(summary.skipped)} already present, "
         f"{len(summary.failed)} failed, {len(summary.unavailable)} model(s) unavailable"

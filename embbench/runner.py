@@ -22,6 +22,7 @@ from .results import result_path, versions, write_json_atomic
 from .speed import probe_model, speed_path, wants_probe
 
 Log = Callable[[str], None]
+ALL_TASKS = "*"  # the task of a failure that stopped a model before or during its tasks
 
 
 def stderr_log(msg: str) -> None:
@@ -219,11 +220,11 @@ def run(
             continue
         except UserError as exc:
             log(f"  {spec.name}: FAILED: {exc}")
-            summary.failed.extend((spec.name, t.name, str(exc), True) for t in todo)
+            summary.failed.append((spec.name, ALL_TASKS, str(exc), True))
             continue
         except Exception as exc:  # a broken model folder, an incompatible architecture...
             log(f"  {spec.name}: FAILED to load: {type(exc).__name__}: {exc}")
-            summary.failed.extend((spec.name, t.name, f"load failed: {exc}", False) for t in todo)
+            summary.failed.append((spec.name, ALL_TASKS, f"load failed: {exc}", False))
             continue
         ranker = encoder if isinstance(encoder, Ranker) else None
         if ranker is None:
@@ -237,7 +238,7 @@ def run(
                     record = evaluate_task(task, data[task.name], embedder)
             except ModelLoadError as exc:
                 log(f"    FAILED: {exc}")
-                summary.failed.extend((spec.name, t.name, str(exc), False) for t in todo[ti - 1 :])
+                summary.failed.append((spec.name, ALL_TASKS, str(exc), False))
                 probe = False
                 break
             except BadVectors as exc:

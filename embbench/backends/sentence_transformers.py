@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,25 @@ def resolve_location(spec: ModelSpec) -> tuple[Path, str, str | None]:
     return folder, f"hub:{ref}@{folder.name}", folder.name
 
 
+def is_oom(exc: BaseException) -> bool:
+    """A CUDA / MPS out-of-memory error (torch raises several types for it)."""
+    name = type(exc).__name__
+    return name == "OutOfMemoryError" or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+def free_accelerator_memory() -> None:
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+
+
 class SentenceTransformerEncoder:
     """A SentenceTransformer model; `encode` prepends the given prompt."""
 
@@ -93,6 +113,7 @@ class SentenceTransformerEncoder:
         self.similarity_fn = str(self.st_config.get("similarity_fn_name") or "cosine")
         self._model: Any = None
         self.load_seconds: float | None = None
+        self.batch_size = spec.batch_size
         self._tokenizer: tuple[Any, int | None] | None = None  # (tokenizer, max length) loaded without the weights
 
     @property
@@ -111,11 +132,19 @@ class SentenceTransformerEncoder:
         spec = self.spec
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
-        from sentence_transformers import SentenceTransformer, models
+        from sentence_transformers import SentenceTransformer
+
+        try:  # sentence-transformers >= 6
+            from sentence_transformers.sentence_transformer import modules as models
+        except ImportError:
+            from sentence_transformers import models
 
         model_kwargs = dict(spec.model_kwargs)
         if spec.dtype and spec.dtype != "float32":
-            model_kwargs["torch_dtype"] = spec.dtype if spec.dtype == "auto" else getattr(torch, spec.dtype)
+            import transformers
+
+            key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+            model_kwargs[key] = spec.dtype if spec.dtype == "auto" else getattr(torch, spec.dtype)
         common = {"device": spec.device, "trust_remote_code": spec.trust_remote_code, "truncate_dim": spec.truncate_dim}
         if self.has_st_config or not spec.pooling:
             model = SentenceTransformer(
@@ -132,7 +161,8 @@ class SentenceTransformerEncoder:
                 config_args={"trust_remote_code": spec.trust_remote_code},
             )
             mode = {"last": "lasttoken"}.get(spec.pooling, spec.pooling)
-            pool = models.Pooling(word.get_word_embedding_dimension(), pooling_mode=mode)
+            dim = (getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension)()
+            pool = models.Pooling(dim, pooling_mode=mode)
             model = SentenceTransformer(modules=[word, pool], **common)
         if spec.max_seq_length:
             model.max_seq_length = spec.max_seq_length
@@ -161,6 +191,7 @@ class SentenceTransformerEncoder:
             "path": str(self.folder),
             "revision": self.revision,
             "similarity_fn": self.similarity_fn,
+            "batch_size": self.batch_size,
         }
         if self._model is not None:
             m = self._model
@@ -180,16 +211,28 @@ class SentenceTransformerEncoder:
         return {k: v for k, v in (self.st_config.get("prompts") or {}).items() if isinstance(v, str)}
 
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
-        """float32 vectors; sentence-transformers sorts by length and batches with the model's batch size."""
-        vecs = self.model.encode(
-            texts,
-            prompt=prompt,
-            batch_size=self.spec.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=self.spec.normalize,
-            show_progress_bar=False,
-        )
-        return np.asarray(vecs, dtype=np.float32)
+        """float32 vectors; sentence-transformers sorts by length and batches with the model's batch size.
+
+        On a GPU out-of-memory error the batch size is halved and the call retried (down to 1); the smaller batch
+        size is kept for the rest of the run and recorded in provenance.
+        """
+        while True:
+            try:
+                vecs = self.model.encode(
+                    texts,
+                    prompt=prompt,
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=self.spec.normalize,
+                    show_progress_bar=False,
+                )
+                return np.asarray(vecs, dtype=np.float32)
+            except Exception as exc:
+                if not is_oom(exc) or self.batch_size == 1:
+                    raise
+                free_accelerator_memory()
+                self.batch_size = max(1, self.batch_size // 2)
+                warnings.warn(f"out of memory: retrying with batch_size={self.batch_size}", stacklevel=2)
 
     # --- token accounting (embbench.speed / truncation in results): begin ---------------------------------------
     @property
