@@ -270,6 +270,11 @@ def test_second_run_skips_and_force_recomputes(suite: Suite, tmp_path: Path) -> 
         old, new = json.loads(before[path][1]), json.loads(after[path][1])
         assert new["main_score"] == old["main_score"], path
         assert new["task_info"]["data_fingerprint"] == old["task_info"]["data_fingerprint"]
+        # the warm run read every vector from the cache and reproduced every number bit for bit
+        assert old["embedding"]["encoded"] > 0 and new["embedding"]["encoded"] == 0, path
+        assert new["embedding"]["from_cache"] == old["embedding"]["unique"], path
+        assert new["metrics"] == old["metrics"], path
+        assert new["items"] == old["items"], path
 
 
 def test_report_rerenders(suite: Suite, tmp_path: Path) -> None:
