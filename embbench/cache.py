@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ._faults import hit as _fault_point
+
 KEY_BYTES = 32
 
 
@@ -98,6 +100,7 @@ class SegmentStore:
         seg = f"{time.time_ns():x}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         _atomic_write(self.folder / f"{seg}.npy", lambda fh: np.save(fh, vecs))
+        _fault_point("cache_write")  # test-only kill point (embbench/_faults.py)
         _atomic_write(self.folder / f"{seg}.keys", lambda fh: fh.write(b"".join(keys)))
         self.segments.add(seg)
         for row, k in enumerate(keys):

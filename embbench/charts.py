@@ -6,6 +6,7 @@ matplotlib is optional (the `report` extra): without it the charts are skipped w
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,12 @@ def _matplotlib() -> Any:
 def _save(fig: Any, out_dir: Path, name: str) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
-    fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    # via per-process temporary files and renames: two concurrent runs never leave (or read) a torn chart
+    tmp_png, tmp_svg = (out_dir / f".{p.name}.{os.getpid()}.tmp" for p in (png, svg))
+    fig.savefig(tmp_png, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(tmp_svg, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    os.replace(tmp_png, png)
+    os.replace(tmp_svg, svg)
     return png, svg
 
 

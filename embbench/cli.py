@@ -29,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="evaluate models on tasks and write results and leaderboards")
     run.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
-    run.add_argument("--tasks", type=Path, nargs="+", default=[Path("tasks")], help="task files or folders")
+    run.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
+    run.add_argument(  # --- task suites ---
+        "--suite", action="append", default=[], metavar="NAME",
+        help="a task suite: tasks/NAME (e.g. rumteb, rumteb-lite, rumteb-v1; repeatable, adds to --tasks)",
+    )
     run.add_argument("--output", type=Path, default=Path("reports"), help="results and leaderboards (default: reports)")
     run.add_argument("--force", action="store_true", help="recompute results that already exist")
     run.add_argument(
@@ -37,6 +41,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     run.add_argument("--no-speed", action="store_true", help="skip the per-model speed probe (<output>/speed/)")
+    # --- --executor ray (embbench/distributed.py): begin ---
+    run.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local (default) or ray: encode on a Ray cluster (pip install 'embbench[ray]')",
+    )
+    run.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="with --executor ray: the cluster to join (auto, HOST:6379, ray://HOST:10001); default: a local one",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --executor ray: at most N workers per model (default: as many as the cluster fits)",
+    )
+    # --- --executor ray: end ---
     speed = sub.add_parser("speed", help="only the speed probe: throughput, latency, memory -> <output>/speed/")
     speed.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
     speed.add_argument("--output", type=Path, default=Path("reports"), help="output folder (default: reports)")
@@ -62,8 +87,35 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--model", help="with clear: only the configurations used by this model name")
     cache.add_argument("--cache-dir", type=Path, default=None)
     ls = sub.add_parser("ls", help="list tasks")
-    ls.add_argument("--tasks", type=Path, nargs="+", default=[Path("tasks")])
+    ls.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
+    ls.add_argument("--suite", action="append", default=[], metavar="NAME", help="a task suite: tasks/NAME")
     return p
+
+
+# --- pre-flight writability check: begin ----------------------------------------------------------------------
+def check_writable(output: Path) -> None:
+    """Fail before any model is loaded when the output folder cannot take files (read-only, not a folder, full)."""
+    import tempfile
+
+    folder = output / "results" if (output / "results").is_dir() else output
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".embbench-probe-", suffix=".tmp")
+        try:
+            os.write(fd, b"embbench write probe\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise UserError(
+            output,
+            f"cannot write results here ({exc.strerror or exc})",
+            fix="pass a writable folder with --output, or free disk space",
+        ) from None
+
+
+# --- pre-flight writability check: end ------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -72,12 +124,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run, stderr_log
 
     models = load_models(args.models)
-    tasks = load_tasks(args.tasks)
+    tasks = load_tasks(task_paths(args))
+    check_writable(args.output)
     stderr_log(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
     from .cache import DiskCache
 
     cache = None if args.no_cache else DiskCache(args.cache_dir)
-    summary = run(models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed)
+    # --- --executor ray: begin ---
+    if args.executor != "ray" and (args.address is not None or args.workers is not None):
+        raise UserError("--address/--workers", "only used with --executor ray", fix="add --executor ray")
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers", "must be a positive integer")
+    if args.executor == "ray":
+        from .distributed import run_ray
+
+        summary = run_ray(
+            models,
+            tasks,
+            args.output,
+            force=args.force,
+            cache=cache,
+            speed=not args.no_speed,
+            address=args.address,
+            workers=args.workers,
+        )
+    else:
+        summary = run(models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed)
+    # --- --executor ray: end ---
     if (args.output / "results").is_dir():
         paths = write_reports(args.output)
         stderr_log("leaderboards: " + ", ".join(map(str, paths)))
@@ -89,6 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stderr_log(
         f"done: {len(summary.written)} written, {len(summary.skipped)} already present, "
         f"{len(summary.failed)} failed, {len(summary.unavailable)} model(s) unavailable"
+        + (f", {len(summary.unavailable_tasks)} task(s) unavailable" if summary.unavailable_tasks else "")
     )
     return summary.exit_code
 
@@ -161,14 +235,27 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- task suites: begin ---
+def task_paths(args: argparse.Namespace) -> list[Path]:
+    """--tasks plus the folders of the --suite names; tasks/ when neither is given."""
+    from .config import find_suite
+
+    paths = list(args.tasks or []) + [find_suite(name) for name in args.suite]
+    return paths or [Path("tasks")]
+
+
+# --- task suites: end ---
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     from . import categories
     from .config import load_tasks
 
-    print(f"{'task':32} {'category':26} {'main metric':14} {'split':8} source")
-    for t in load_tasks(args.tasks):
+    print(f"{'task':32} {'category':26} {'main metric':14} {'split':15} source")
+    for t in load_tasks(task_paths(args)):
         metric = t.main_metric or categories.get(t.category).MAIN_METRIC
-        print(f"{t.name:32} {t.category:26} {metric:14} {t.eval_split:8} {t.source}")
+        source = f"hf:{t.hub.short}" if t.hub is not None else t.source  # hub tasks: dataset@revision
+        print(f"{t.name:32} {t.category:26} {metric:14} {t.eval_split:15} {source}")
     return 0
 
 

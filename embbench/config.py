@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import UserError
+
+if TYPE_CHECKING:  # --- hub tasks (ruMTEB suite) ---
+    from .hub import HubSource
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 CATEGORIES = (
@@ -29,7 +32,7 @@ class TaskSpec:
 
     name: str
     category: str
-    data: Path
+    data: Path | None  # None for a hub task
     file: Path
     description: str = ""
     source: str = ""
@@ -39,6 +42,10 @@ class TaskSpec:
     score_range: tuple[float, float] | None = None
     eval_split: str = "test"
     train_split: str = "train"
+    # --- hub tasks (ruMTEB suite): begin ---
+    hub: HubSource | None = None  # a Hugging Face dataset at a pinned revision instead of a data folder
+    mteb_task: str | None = None  # the mteb task class a hub task mirrors (its loader and transforms)
+    # --- hub tasks (ruMTEB suite): end ---
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class ModelSpec:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     tokenizer_kwargs: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    num_gpus: float | None = None  # --executor ray: GPUs per worker (fractions share a GPU); unset: CPU workers
     file: Path | None = None
 
 
@@ -78,6 +86,8 @@ TASK_KEYS = {
     "score_range",
     "eval_split",
     "train_split",
+    "hub",  # hub tasks (ruMTEB suite)
+    "mteb_task",
 }
 MODEL_KEYS = {f for f in ModelSpec.__dataclass_fields__ if f != "file"}
 # backends whose `model` may be left out
@@ -149,12 +159,31 @@ def load_task(path: Path) -> TaskSpec:
         raise UserError(
             path, f"unknown category {category!r}", field="category", fix=f"use one of: {', '.join(CATEGORIES)}"
         )
+    # --- hub tasks (ruMTEB suite): begin ---
+    hub = mteb_task = None
+    if "hub" in raw:
+        from .hub import parse_hub
+
+        if "data" in raw:
+            raise UserError(path, "give either 'data' or 'hub', not both", field="hub")
+        hub = parse_hub(raw["hub"], path)
+        mteb_task = raw.get("mteb_task")
+        if not isinstance(mteb_task, str) or not mteb_task:
+            raise UserError(path, "missing for a hub task", field="mteb_task", fix="name the mteb task, e.g. TERRa")
+        for key in ("eval_split", "train_split"):
+            if key in raw:
+                raise UserError(path, f"not used by a hub task ({key} comes from hub.splits and mteb)", field=key)
+    elif "mteb_task" in raw:
+        raise UserError(path, "only a hub task names an mteb task", field="mteb_task", fix="add 'hub:' or remove it")
+    # --- hub tasks (ruMTEB suite): end ---
     data = raw.get("data")
-    if not isinstance(data, str) or not data:
-        raise UserError(path, "missing", field="data", fix="give the data folder, relative to this file")
-    folder = (path.parent / data).resolve()
-    if not folder.is_dir():
-        raise UserError(path, f"data folder {folder} does not exist", field="data", fix="correct the path")
+    folder: Path | None = None
+    if hub is None:
+        if not isinstance(data, str) or not data:
+            raise UserError(path, "missing", field="data", fix="give the data folder (relative to this file) or 'hub:'")
+        folder = (path.parent / data).resolve()
+        if not folder.is_dir():
+            raise UserError(path, f"data folder {folder} does not exist", field="data", fix="correct the path")
     params = raw.get("params") or {}
     _typed(params, dict, path, "params", "a mapping")
     score_range = raw.get("score_range")
@@ -177,6 +206,8 @@ def load_task(path: Path) -> TaskSpec:
     for key in ("description", "source", "license", "eval_split", "train_split"):
         if key in raw:
             text_fields[key] = str(_typed(raw[key], (str, int, float), path, key, "text"))
+    if hub is not None:  # hub tasks (ruMTEB suite): the splits, for records and `embbench ls`
+        text_fields["eval_split"] = "+".join(hub.splits)
     return TaskSpec(
         name=name,
         category=category,
@@ -186,21 +217,72 @@ def load_task(path: Path) -> TaskSpec:
         params=dict(params),
         score_range=score_range,
         **text_fields,
+        hub=hub,
+        mteb_task=mteb_task,
     )
 
 
+# --- task suites (tasks/<suite>/suite.yaml): begin ---
+SUITE_FILE = "suite.yaml"
+
+
+def suite_members(folder: Path) -> list[Path]:
+    """The task files a suite folder's suite.yaml lists (paths relative to the folder), in its order."""
+    where = folder / SUITE_FILE
+    raw = read_yaml(where)
+    members = raw.get("tasks") if isinstance(raw, dict) else None
+    if not isinstance(members, list) or not members or not all(isinstance(m, str) and m for m in members):
+        raise UserError(where, "expected a non-empty 'tasks:' list of task files", field="tasks")
+    files = []
+    for m in members:
+        f = (folder / m).resolve()
+        if not f.is_file():
+            raise UserError(where, f"task file {f} does not exist", field="tasks", fix="correct the list")
+        files.append(f)
+    return files
+
+
+def find_suite(name: str) -> Path:
+    """The folder of a named suite: tasks/<name> under the working directory, else in the embbench checkout."""
+    if not NAME_RE.match(name) or name in {".", ".."}:
+        raise UserError("--suite", f"'{name}' is not a suite name", fix="e.g. --suite rumteb")
+    for root in (Path("tasks"), Path(__file__).resolve().parents[1] / "tasks"):
+        if (root / name / SUITE_FILE).is_file():
+            return root / name
+    raise UserError("--suite", f"no suite '{name}' (no tasks/{name}/{SUITE_FILE})", fix="e.g. --suite rumteb")
+
+
+def _in_sub_suite(file: Path, root: Path) -> bool:
+    """Whether a file lies in a folder below root that is a suite of its own (holds a suite.yaml)."""
+    return any((d / SUITE_FILE).is_file() for d in file.parents if d != root and root in d.parents)
+
+
+# --- task suites: end ---
+
+
 def find_task_files(paths: list[Path]) -> list[Path]:
-    """Expand files and folders (recursively, *.yaml / *.yml) into a sorted list of task files."""
+    """Expand files and folders (recursively, *.yaml / *.yml) into a sorted list of task files.
+
+    A folder holding a suite.yaml gives the task files that file lists; while expanding a folder, its sub-folders
+    that are suites of their own (e.g. tasks/rumteb, which needs the Hugging Face hub) are left out."""
     files: list[Path] = []
     for p in paths:
         p = Path(p)
-        if p.is_dir():
-            files.extend(sorted(q for q in p.rglob("*") if q.suffix in {".yaml", ".yml"} and q.is_file()))
+        if p.is_dir() and (p / SUITE_FILE).is_file():  # task suites
+            files.extend(suite_members(p))
+        elif p.is_dir():
+            files.extend(
+                sorted(
+                    q
+                    for q in p.rglob("*")
+                    if q.suffix in {".yaml", ".yml"} and q.is_file() and not _in_sub_suite(q, p)  # task suites
+                )
+            )
         elif p.is_file():
             files.append(p)
         else:
             raise UserError(p, "no such task file or folder", fix="check the --tasks path")
-    return files
+    return list({f.resolve(): f for f in files}.values())  # a file named twice (two suites share it) counts once
 
 
 def load_tasks(paths: list[Path]) -> list[TaskSpec]:
@@ -272,6 +354,7 @@ def load_models(path: Path) -> list[ModelSpec]:
             ("batch_size", int, "a positive integer"),
             ("max_seq_length", int, "a positive integer"),
             ("truncate_dim", int, "a positive integer"),
+            ("num_gpus", (int, float), "a positive number of GPUs per Ray worker (e.g. 1 or 0.5)"),  # --executor ray
         ):
             if entry.get(key) is not None:
                 _typed(entry[key], kind, where, key, hint)

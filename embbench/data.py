@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,18 @@ def find_split_file(folder: Path, split: str) -> Path:
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """All rows of a .jsonl / .csv / .parquet file as dicts."""
+    """All rows of a .jsonl / .csv / .parquet file as dicts; a file that is not UTF-8, a CSV the csv module
+    rejects or an unreadable Parquet file is a one-line UserError."""
+    try:
+        return _read_records(path)
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        raise UserError(path, f"not UTF-8 text (invalid byte 0x{bad})", fix="save the file as UTF-8") from None
+    except csv.Error as exc:
+        raise UserError(path, f"malformed CSV ({exc})", fix="check the quoting of that file") from None
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".jsonl":
         rows = []
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -56,6 +68,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
                 rows.append(row)
         return rows
     if path.suffix == ".csv":
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long documents are fine (the default limit is 128 KiB)
         with path.open(encoding="utf-8-sig", newline="") as fh:
             return [dict(r) for r in csv.DictReader(fh)]
     if path.suffix == ".parquet":
@@ -63,7 +76,10 @@ def read_records(path: Path) -> list[dict[str, Any]]:
             import pyarrow.parquet as pq
         except ImportError:
             raise UserError(path, "reading Parquet needs pyarrow", fix="pip install 'embbench[parquet]'") from None
-        return pq.read_table(path).to_pylist()
+        try:
+            return pq.read_table(path).to_pylist()
+        except Exception as exc:  # pyarrow.ArrowInvalid and friends: a truncated or foreign file
+            raise UserError(path, f"unreadable Parquet file ({exc})", fix="re-export the file") from None
     raise UserError(path, f"unsupported file type {path.suffix}", fix=f"use one of {', '.join(FORMATS)}")
 
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ._faults import hit as _fault_point
 from .backends import Encoder
 from .cache import DiskCache
 from .prompts import Role, resolve_prompt
@@ -115,6 +116,7 @@ class Embedder:
             batch = [by_key[k] for k in missing]
             self.log(f"encoding {len(batch)} new texts" + (f" with prompt {prompt!r}" if prompt else ""))
             t0 = time.perf_counter()
+            _fault_point("encode")  # test-only kill point (embbench/_faults.py)
             vecs = self.encoder.encode(batch, prompt)
             stats.encode_seconds += time.perf_counter() - t0
             self._check(vecs, len(batch))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# every character str.splitlines() breaks at, written escaped: a message quoting user data stays one line
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
 
 class UserError(Exception):
     """A mistake in the user's input; printed as one line, exit code 2, never a traceback."""
@@ -24,7 +27,7 @@ class UserError(Exception):
         text = ": ".join(parts) + f": {self.problem}"
         if self.fix:
             text += f" (fix: {self.fix})"
-        return text
+        return text.translate(_LINE_BREAKS)
 
 
 class ModelLoadError(Exception):

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -736,7 +737,7 @@ def write_reports(
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: concurrent runs render too
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 

@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ._faults import hit as _fault_point
 from .errors import UserError
 
 LIBRARIES = (
@@ -45,7 +46,19 @@ def result_path(output: Path, model: str, task: str) -> Path:
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write via a temporary file and rename, so a crash never leaves a torn file."""
+    """Write via a temporary file and rename, so a crash never leaves a torn file; a failed write (disk full,
+    read-only folder) is a one-line UserError that stops the run, keeping the files written before."""
+    try:
+        _write_json_atomic(path, payload)
+    except OSError as exc:
+        raise UserError(
+            path,
+            f"cannot write ({exc.strerror or exc})",
+            fix="free disk space or make the folder writable, then re-run: results already written are kept",
+        ) from None
+
+
+def _write_json_atomic(path: Path, payload: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -54,6 +67,7 @@ def write_json_atomic(path: Path, payload: Any) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        _fault_point("result_write")  # test-only kill point (embbench/_faults.py)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from .config import ModelSpec, TaskSpec
 from .data import MissingDataFile
 from .embed import BadVectors, Embedder
 from .errors import ModelLoadError, ModelUnavailable, UserError
+from .hub import TaskUnavailable, split_aware  # hub tasks (ruMTEB suite)
 from .results import result_path, versions, write_json_atomic
 from .speed import probe_model, speed_path, wants_probe
 
@@ -38,12 +39,13 @@ class RunSummary:
     unavailable: list[tuple[str, str, bool]] = field(default_factory=list)  # (model, reason, optional)
     failed: list[tuple[str, str, str, bool]] = field(default_factory=list)  # (model, task, reason, user_error)
     speed: list[str] = field(default_factory=list)  # models whose speed file was written (task "speed" if failed)
+    unavailable_tasks: list[tuple[str, str]] = field(default_factory=list)  # (task, reason): hub data not loadable
 
     @property
     def exit_code(self) -> int:
         if any(user for *_, user in self.failed):
             return 2
-        if self.failed or any(not optional for *_, optional in self.unavailable):
+        if self.failed or any(not optional for *_, optional in self.unavailable) or self.unavailable_tasks:
             return 1
         return 0
 
@@ -56,13 +58,22 @@ def resolve_params(task: TaskSpec, similarity_fn: str = "cosine") -> dict[str, A
     return params
 
 
-def load_data(tasks: list[TaskSpec]) -> dict[str, Any]:
-    """Load and validate every task's data and params up front: a user mistake stops the run before any work."""
+def load_data(
+    tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary | None = None
+) -> dict[str, Any]:
+    """Load and validate every task's data and params up front: a user mistake stops the run before any work.
+
+    A hub task whose data cannot be fetched is reported in one line (and in summary.unavailable_tasks) and left
+    out of the result; the run goes on with the other tasks."""
     out = {}
     for t in tasks:
         resolve_params(t)
         try:
             out[t.name] = categories.get(t.category).load(t)
+        except TaskUnavailable as exc:  # --- hub tasks (ruMTEB suite) ---
+            log(f"{t.name}: {exc}; the rest of the run goes on")
+            if summary is not None:
+                summary.unavailable_tasks.append((t.name, str(exc)))
         except MissingDataFile as exc:
             raise UserError(
                 t.file,
@@ -79,7 +90,7 @@ def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> dict[str, An
     params = resolve_params(task, embedder.encoder.similarity_fn)
     embed = embedder.for_task(task.name, task.category)
     t0 = time.perf_counter()
-    metrics, items = module.evaluate_items(data, embed, params)
+    metrics, items = split_aware(module.evaluate_items)(data, embed, params)  # split_aware: multi-split hub tasks
     seconds = time.perf_counter() - t0
     s = embed.stats
     return make_record(
@@ -109,7 +120,7 @@ def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker) -> dict[str,
     if task.category not in ranker.categories or not hasattr(module, "evaluate_ranking_items"):
         return make_record(task, data, name, None, params, 0.0, ranker.provenance())
     t0 = time.perf_counter()
-    metrics, items = module.evaluate_ranking_items(data, ranker.rank, params)
+    metrics, items = split_aware(module.evaluate_ranking_items)(data, ranker.rank, params)  # multi-split hub tasks
     seconds = time.perf_counter() - t0
     return make_record(task, data, name, metrics, params, seconds, ranker.provenance(), items=items)
 
@@ -151,7 +162,7 @@ def make_record(
         "params": params,
         "task_info": {
             "file": str(task.file),
-            "data": str(task.data),
+            "data": str(task.data) if task.hub is None else task.hub.uri,  # hub task: hf://<dataset>@<revision>
             "eval_split": task.eval_split,
             "description": task.description,
             "source": task.source,
@@ -197,10 +208,15 @@ def run(
     cache: DiskCache | None = None,
     log: Log = stderr_log,
     speed: bool = False,
+    encoder_factory: Callable[[ModelSpec], Any] | None = None,  # --executor ray (distributed.py): the pool encoder
+    data: dict[str, Any] | None = None,  # --executor ray: tasks' data loaded once, shared by the models' threads
 ) -> RunSummary:
     """Evaluate every model on every task, writing results as they finish; with speed, then probe each model."""
-    data = load_data(tasks)
     summary = RunSummary()
+    data = load_data(tasks, log, summary) if data is None else data
+    tasks = [t for t in tasks if t.name in data]  # hub tasks whose data could not be fetched are left out
+    if not tasks:
+        return summary
     for mi, spec in enumerate(models, 1):
         todo = [t for t in tasks if force or not result_path(output, spec.name, t.name).is_file()]
         for t in tasks:
@@ -212,7 +228,7 @@ def run(
             continue
         log(f"[{mi}/{len(models)}] {spec.name}: loading {spec.model}")
         try:
-            encoder = load_encoder(spec)
+            encoder = (encoder_factory or load_encoder)(spec)
         except ModelUnavailable as exc:
             tag = "skipped (optional)" if spec.optional else "FAILED"
             log(f"  {spec.name}: {tag}: {exc}")

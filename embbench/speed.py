@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import statistics
 import sys
 import threading
@@ -38,7 +39,8 @@ from .results import write_json_atomic
 PASSAGE_CHARS = (400, 1500)  # RAG chunk lengths kept for the throughput sample
 CPU_SIZES = (128, 50)  # (passages, queries) on CPU: the probe stays short on a laptop
 GPU_SIZES = (256, 100)
-WARMUP = 2  # warm-up batches of passages, and 5x as many single queries, before timing
+WARMUP = 2  # warm-up batches of passages, and 5x as many single queries, before timing (probe's default)
+CPU_WARMUP, GPU_WARMUP = 1, 3  # measure(): one batch is enough on CPU (and costs seconds); kernels settle on GPU
 KEYS = (
     "model",
     "throughput_texts_per_s",
@@ -179,8 +181,6 @@ def _current_rss() -> int | None:
     except ImportError:
         pass
     try:
-        import os
-
         return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError, AttributeError):
         return None
@@ -221,13 +221,34 @@ def _on_cuda(device: str) -> bool:
     return bool(torch is not None and device.startswith("cuda") and torch.cuda.is_available())
 
 
+def ensure_loaded(encoder: Any) -> None:
+    """Encode one short text, so a lazily loaded model is loaded and its device known."""
+    encoder.encode(["прогрев"], "")
+
+
+def default_warmup(encoder: Any) -> int:
+    """Warm-up batches for the device the (loaded) model runs on."""
+    return GPU_WARMUP if device_dtype(encoder)[0].startswith("cuda") else CPU_WARMUP
+
+
+def busy_warning() -> str | None:
+    """A warning when other processes keep the CPUs busy (1-minute load >= logical CPUs): timings will be off."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    cpus = hardware.logical_threads()
+    if load < cpus:
+        return None
+    return (
+        f"speed: this machine is busy (load {load:.1f} on {cpus} logical CPUs); the probe's timings include that "
+        "contention: re-run `embbench speed --force` on a quiet machine for numbers to compare"
+    )
+
+
 def default_sizes(encoder: Any) -> tuple[int, int]:
-    """(passages, queries): smaller on CPU so the probe stays short there."""
-    spec = getattr(encoder, "spec", None)
-    device = str(getattr(spec, "device", None) or "")
-    if not device:
-        torch = sys.modules.get("torch")
-        device = "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
+    """(passages, queries) for the device the (loaded) model runs on: smaller on CPU so the probe stays short."""
+    device, _ = device_dtype(encoder)
     return GPU_SIZES if device.startswith("cuda") else CPU_SIZES
 
 
@@ -250,15 +271,15 @@ def probe(
 
     Warm-up first (which also loads a lazily loaded model): `warmup` batches of the longest passages and
     5 x `warmup` single queries. Then one timed pass over all passages in batches of `batch_size`, then one timed
-    encode per query at batch 1. Memory peaks cover the whole probe, warm-up and model load included.
+    encode per query at batch 1. Memory peaks cover the whole probe, warm-up included (and the model load, if the
+    model loads here).
     """
     if batch_size < 1 or not passages or not queries:
         raise ValueError("the probe needs batch_size >= 1, passages and queries")
     ordered = sorted(passages, key=len, reverse=True)
     batches = [list(ordered[i : i + batch_size]) for i in range(0, len(ordered), batch_size)]
-    torch = sys.modules.get("torch")
-    cuda = torch is not None and torch.cuda.is_available()
-    if cuda:
+    torch = sys.modules.get("torch")  # not imported yet: nothing is on a GPU, no peak to reset
+    if torch is not None and torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     with PeakRSS() as rss:
         for i in range(max(warmup, 1)):  # at least one call: the model loads before anything is timed
@@ -278,8 +299,8 @@ def probe(
             latencies.append(time.perf_counter() - t)
     device, dtype = device_dtype(encoder)
     peak_gpu = None
-    if cuda and _on_cuda(device):
-        peak_gpu = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    if _on_cuda(device):
+        peak_gpu = round(sys.modules["torch"].cuda.max_memory_allocated() / 2**20, 1)
     tokens = None
     max_tokens = _max_tokens(encoder)
     if hasattr(encoder, "count_tokens"):
@@ -336,16 +357,26 @@ def measure(
     n_passages: int | None = None,
     n_queries: int | None = None,
     data_dir: Path | None = None,
+    warmup: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Probe one model with the built-in sample (sizes by device unless given) and write its speed file.
+
+    The model is loaded first (the device decides the sizes), so the memory peaks are those of inference with the
+    model resident, not of loading it; `load_seconds` reports the load.
 
     The passages get the model's retrieval document prompt and the queries its query prompt (as in a RAG index and
     at query time), resolved from `prompts` (models.yaml) or the model's own saved prompts.
     """
     from .prompts import resolve_prompt
 
+    ensure_loaded(encoder)
+    busy = busy_warning()
+    if busy and log:
+        log(busy)
     default_p, default_q = default_sizes(encoder)
+    if warmup is None:
+        warmup = default_warmup(encoder)
     passages = sample_passages(n_passages or default_p, data_dir)
     queries = sample_queries(n_queries or default_q, data_dir)
     table = dict(prompts) if prompts is not None else encoder.builtin_prompts()
@@ -355,6 +386,7 @@ def measure(
         batch_size=batch_size,
         passages=passages,
         queries=queries,
+        warmup=warmup,
         passage_prompt=resolve_prompt(table, "speed", "retrieval", "document") or "",
         query_prompt=resolve_prompt(table, "speed", "retrieval", "query") or "",
         name=name,

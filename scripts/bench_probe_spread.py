@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     prompts = encoder.builtin_prompts()
     from embbench.prompts import resolve_prompt
 
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     records = []
     for i in range(args.runs):
         t0 = time.perf_counter()
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=args.batch_size,
             passages=passages,
             queries=queries,
+            warmup=speed.default_warmup(encoder),
             passage_prompt=resolve_prompt(prompts, "speed", "retrieval", "document") or "",
             query_prompt=resolve_prompt(prompts, "speed", "retrieval", "query") or "",
         )
@@ -74,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         f"hardware: {hw['cpu']}, torch threads {hw['threads']}, gpu {hw['gpu']}, torch {hw['torch']}, "
         f"{hw['device']}/{hw['dtype']}"
     )
+    if load_before is not None:
+        print(f"1-minute load average: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after the runs")
+    busy = speed.busy_warning()
+    if busy:
+        print(busy)
     print(f"{'figure':24} {'mean':>10} {'std':>10} {'(max-min)/mean':>15}   values")
     for key in FIGURES:
         values = [r[key] for r in records if r[key] is not None]

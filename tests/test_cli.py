@@ -198,7 +198,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     with pytest.MonkeyPatch.context() as mp:
         # the private cache conftest's autouse fixture gives each test (not yet set for a module fixture)
         mp.setenv("EMBBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "embbench-cache"))
-        first = cli("run", "--models", models, "--tasks", task_dir, "--output", output)
+        first = cli("run", "--models", models, "--tasks", task_dir, "--output", output, "--no-speed")
         yield Suite(root, data, task_dir, tasks, models, output, first)
 
 
@@ -254,7 +254,7 @@ def test_second_run_skips_and_force_recomputes(suite: Suite, tmp_path: Path) -> 
     output = suite.copy_output(tmp_path / "reports")
     before = result_files(output)
     assert len(before) == len(TASKS)
-    args = ("run", "--models", suite.models, "--tasks", suite.task_dir, "--output", output)
+    args = ("run", "--models", suite.models, "--tasks", suite.task_dir, "--output", output, "--no-speed")
 
     again = cli(*args)
     assert again.code == 0, again.err
@@ -332,7 +332,7 @@ def _run_with_unfetchable(suite: Suite, root: Path, optional: bool) -> tuple[Res
     entry: dict[str, object] = {"name": "ghost", "model": UNFETCHABLE, "optional": optional}
     models = write_models(root / "models.yaml", [MINILM_ENTRY, entry])
     output = root / "reports"
-    return cli("run", "--models", models, "--tasks", suite.tasks["sts"], "--output", output), output
+    return cli("run", "--models", models, "--tasks", suite.tasks["sts"], "--output", output, "--no-speed"), output
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,10 @@ class Data:
 
 def load(task: TaskSpec) -> Data:
     """Read the eval file with columns text, label."""
+    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
+        from ..hub import load as load_hub
+
+        return load_hub(task)
     path, rows = read_split(task.data, task.eval_split, {"text": text, "label": label})
     labels = [r["label"] for r in rows]
     if len(set(labels)) < 2:

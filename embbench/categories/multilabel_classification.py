@@ -42,6 +42,10 @@ class Data:
 
 def load(task: TaskSpec) -> Data:
     """Read train/test files with columns text, labels."""
+    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
+        from ..hub import load as load_hub
+
+        return load_hub(task)
     cols = {"text": text, "labels": label_list}
     train_path, train = read_split(task.data, task.train_split, cols)
     test_path, test = read_split(task.data, task.eval_split, cols)

@@ -32,6 +32,10 @@ class Data:
 
 def load(task: TaskSpec) -> Data:
     """Read the eval file with columns sentence1, sentence2, label."""
+    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
+        from ..hub import load as load_hub
+
+        return load_hub(task)
     path, rows = read_split(task.data, task.eval_split, {"sentence1": text, "sentence2": text, "label": binary})
     labels = [r["label"] for r in rows]
     if len(set(labels)) < 2:

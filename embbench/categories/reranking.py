@@ -33,6 +33,10 @@ class Data:
 
 def load(task: TaskSpec) -> Data:
     """Read {query, positive: [...], negative: [...]} rows; identical candidate texts share one document id."""
+    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
+        from ..hub import load as load_hub
+
+        return load_hub(task)
     path, rows = read_split(task.data, task.eval_split, {"query": text, "positive": text_list, "negative": text_list})
     corpus: dict[str, str] = {}
     by_text: dict[str, str] = {}

@@ -71,8 +71,11 @@ def read_qrels(path: Path) -> Qrels:
     if not path.is_file():
         raise UserError(path, "qrels file not found", fix="add qrels/<split>.tsv (query-id<TAB>corpus-id<TAB>score)")
     qrels: Qrels = defaultdict(dict)
-    with path.open(encoding="utf-8-sig") as fh:
-        lines = fh.read().splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        raise UserError(path, f"not UTF-8 text (invalid byte 0x{bad})", fix="save the file as UTF-8") from None
     start = 1 if lines and not lines[0].split("\t")[-1].strip().lstrip("-").isdigit() else 0
     for lineno, line in enumerate(lines[start:], start + 1):
         if not line.strip():
@@ -94,6 +97,10 @@ def read_qrels(path: Path) -> Qrels:
 
 def load(task: TaskSpec) -> Data:
     """Read corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR layout); every qrels id must exist."""
+    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
+        from ..hub import load as load_hub
+
+        return load_hub(task)
     from ..data import find_split_file
 
     corpus_path = find_split_file(task.data, "corpus")

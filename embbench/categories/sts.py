@@ -33,6 +33,10 @@ class Data:
 
 def load(task: TaskSpec) -> Data:
     """Read the eval file with columns sentence1, sentence2, score; scores must lie in score_range."""
+    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
+        from ..hub import load as load_hub
+
+        return load_hub(task)
     path, rows = read_split(task.data, task.eval_split, {"sentence1": text, "sentence2": text, "score": number})
     assert task.score_range is not None  # config.load_task requires it for sts
     lo, hi = task.score_range

@@ -87,7 +87,7 @@ class _FolderTask:
 
     data_dir: Path
     params: dict[str, Any]
-    # param name -> default; None as default means "mteb's class default" (not overridden)
+    # param name -> default; a param named like a task attribute is set on the task instance
     param_defaults: ClassVar[dict[str, Any]] = {}
     required_params: ClassVar[tuple[str, ...]] = ()
 
@@ -144,9 +144,7 @@ class ParityClassification(_FolderTask, AbsTaskClassification):
 class ParityMultilabelClassification(_FolderTask, AbsTaskMultilabelClassification):
     """Multilabel classification, as ruMTEB's SensitiveTopics/CEDR (kNN k=5, 8/label, 10 runs)."""
 
-    metadata = _metadata(
-        "EmbbenchParityMultilabelClassification", "MultilabelClassification", "accuracy", "t2c"
-    )
+    metadata = _metadata("EmbbenchParityMultilabelClassification", "MultilabelClassification", "accuracy", "t2c")
     param_defaults: ClassVar[dict[str, Any]] = {
         "n_experiments": 10,
         "samples_per_label": 8,
@@ -211,9 +209,7 @@ class ParityPairClassification(_FolderTask, AbsTaskPairClassification):
         if len(rows) == 1:
             # mteb treats a 1-row split as a v1 "one row holding lists" dataset.
             raise ValueError("mteb cannot score a pair-classification split of a single row")
-        features = Features(
-            {"sentence1": Value("string"), "sentence2": Value("string"), "labels": Value("int64")}
-        )
+        features = Features({"sentence1": Value("string"), "sentence2": Value("string"), "labels": Value("int64")})
         self.dataset = DatasetDict(
             {
                 _SPLIT: Dataset.from_dict(
@@ -240,9 +236,7 @@ class ParitySTS(_FolderTask, AbsTaskSTS):
         if self.data_loaded:
             return
         rows = _read_jsonl(self.data_dir / f"{_SPLIT}.jsonl")
-        features = Features(
-            {"sentence1": Value("string"), "sentence2": Value("string"), "score": Value("float64")}
-        )
+        features = Features({"sentence1": Value("string"), "sentence2": Value("string"), "score": Value("float64")})
         self.dataset = DatasetDict(
             {
                 _SPLIT: Dataset.from_dict(

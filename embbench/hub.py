@@ -1,0 +1,472 @@
+"""Hub tasks: data from a Hugging Face dataset at a pinned revision, loaded by mteb's own task class.
+
+A task file with ``hub:`` (instead of ``data:``) names the dataset, its revision, its subset and split(s), and the
+mteb task class it mirrors (``mteb_task:``)::
+
+    name: TERRa
+    category: pair_classification
+    mteb_task: TERRa
+    hub: {path: mteb/TERRa, revision: 48312c334eb916d88481dc4a41bd0d8b2fa0d576, subset: default, splits: [dev]}
+
+Loading instantiates that mteb class, points its metadata at the pinned source, runs its ``load_data()`` (so mteb's
+own transforms apply: stratified test subsampling, column renames, fast loading by language, ...) and converts the
+resulting ``dataset`` into the category's Data. mteb is needed for this only (``pip install 'embbench[rumteb]'``).
+
+A task evaluated on several splits (MassiveIntent/MassiveScenario: validation and test) loads as ``SplitsData``;
+``split_aware`` evaluates each split and scores the task as the mean of the splits, as mteb's leaderboard does,
+recording each split's metrics as ``<split>_<metric>``.
+
+A hub path that starts with '.', '/' or '~' is a local folder in the Hub's layout (relative to the task file): the
+test fixtures and offline mirrors use it; the loading code is the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import re
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UserError, missing_extra
+
+if TYPE_CHECKING:
+    from .config import TaskSpec
+
+REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
+MTEB_PIN = "2.26.24"  # the mteb release the task files in tasks/rumteb were generated from
+# categories whose evaluation carries no random state from one split to the next (mteb's clustering and multilabel
+# tasks keep their generators between splits, which a per-split evaluation here would not reproduce)
+MULTI_SPLIT_CATEGORIES = ("classification", "pair_classification", "sts", "retrieval", "reranking")
+
+
+class TaskUnavailable(Exception):
+    """A task whose data cannot be loaded now (hub unreachable, dataset gone): reported in one line, the run goes on."""
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """Where a hub task's data comes from."""
+
+    path: str  # a hub dataset id, or an absolute local folder in the Hub's layout
+    revision: str  # the full commit (40 hex) for a hub id
+    subset: str = "default"  # the HF config / mteb hf_subset ('ru' for the multilingual tasks)
+    splits: tuple[str, ...] = ("test",)
+
+    @property
+    def local(self) -> bool:
+        return Path(self.path).is_absolute()
+
+    @property
+    def short(self) -> str:
+        """'mteb/TERRa@48312c3' (a local folder: its name)."""
+        if self.local:
+            return f"{Path(self.path).name} (local)"
+        return f"{self.path}@{self.revision[:7]}"
+
+    @property
+    def uri(self) -> str:
+        """The full source: 'hf://mteb/TERRa@<revision>[#subset]'; a local folder: its path."""
+        base = self.path if self.local else f"hf://{self.path}@{self.revision}"
+        return base if self.subset == "default" else f"{base}#{self.subset}"
+
+
+def parse_hub(raw: Any, task_file: Path) -> HubSource:
+    """Validate a task file's ``hub:`` mapping."""
+    where = task_file
+    if not isinstance(raw, dict):
+        raise UserError(where, "expected a mapping {path, revision, subset, splits}", field="hub")
+    extra = sorted(set(raw) - {"path", "revision", "subset", "splits"})
+    if extra:
+        raise UserError(
+            where,
+            f"unknown key '{extra[0]}' in hub",
+            field=f"hub.{extra[0]}",
+            fix="use path, revision, subset and splits",
+        )
+    path = raw.get("path")
+    if not isinstance(path, str) or not path.strip():
+        raise UserError(where, "missing", field="hub.path", fix="give the dataset id, e.g. mteb/TERRa")
+    if path.startswith((".", "/", "~")):
+        folder = (task_file.parent / Path(path).expanduser()).resolve()
+        if not folder.is_dir():
+            raise UserError(where, f"local dataset folder {folder} does not exist", field="hub.path")
+        path = str(folder)
+        local = True
+    else:
+        local = False
+    revision = raw.get("revision")
+    if not isinstance(revision, str) or not revision:
+        raise UserError(where, "missing", field="hub.revision", fix="pin the dataset commit (40 hex digits)")
+    if not local and not REVISION_RE.match(revision):
+        raise UserError(
+            where,
+            f"'{revision}' is not a full commit hash",
+            field="hub.revision",
+            fix="give all 40 hex digits of the dataset commit (mteb's task metadata has it)",
+        )
+    subset = raw.get("subset", "default")
+    if not isinstance(subset, str) or not subset:
+        raise UserError(where, f"expected a subset name, got {subset!r}", field="hub.subset")
+    splits = raw.get("splits", ["test"])
+    if isinstance(splits, str):
+        splits = [splits]
+    if not isinstance(splits, list) or not splits or not all(isinstance(s, str) and s for s in splits):
+        raise UserError(where, f"expected a list of split names, got {splits!r}", field="hub.splits")
+    if len(set(splits)) != len(splits):
+        raise UserError(where, f"a split is listed twice: {splits}", field="hub.splits")
+    return HubSource(path=path, revision=revision, subset=subset, splits=tuple(splits))
+
+
+# ------------------------------------------------------------------------------------------ loading
+
+
+def load(task: TaskSpec) -> Any:
+    """The category's Data for a hub task (SplitsData when it has several splits); TaskUnavailable when the dataset
+    cannot be fetched, UserError for a mistake in the task file or a missing mteb."""
+    src = task.hub
+    assert src is not None
+    if len(src.splits) > 1 and task.category not in MULTI_SPLIT_CATEGORIES:
+        raise UserError(
+            task.file, f"several splits are not supported for {task.category}", field="hub.splits", fix="list one split"
+        )
+    mt = mteb_task(task)
+    with _quiet():
+        try:
+            mt.load_data()
+            parts = {split: convert(task.category, mt, src.subset, split, task.file) for split in src.splits}
+        except (UserError, TaskUnavailable):
+            raise
+        except Exception as exc:  # network, a vanished revision, a changed schema: the run goes on without it
+            raise TaskUnavailable(reason(exc, src)) from exc
+    if len(parts) == 1:
+        return next(iter(parts.values()))
+    return SplitsData(parts, _hash(p.fingerprint for p in parts.values()))
+
+
+def mteb_task(task: TaskSpec) -> Any:
+    """mteb's task object for a hub task, filtered to its subset and splits and pointed at the pinned source."""
+    src = task.hub
+    assert src is not None
+    try:
+        import mteb
+    except ImportError:
+        raise missing_extra("mteb", "rumteb") from None
+    if not task.mteb_task:
+        raise UserError(
+            task.file,
+            "missing for a hub task",
+            field="mteb_task",
+            fix="name the mteb task class this task mirrors, e.g. mteb_task: TERRa",
+        )
+    with _quiet():
+        try:
+            mt = mteb.get_task(task.mteb_task)
+        except KeyError:
+            raise UserError(
+                task.file,
+                f"mteb {_mteb_version()} has no task '{task.mteb_task}'",
+                field="mteb_task",
+                fix=f"check the name, or install mteb=={MTEB_PIN}",
+            ) from None
+        missing = [s for s in src.splits if s not in mt.metadata.eval_splits]
+        if missing:
+            raise UserError(
+                task.file,
+                f"mteb's {task.mteb_task} has no eval split '{missing[0]}' "
+                f"(it has {', '.join(mt.metadata.eval_splits)})",
+                field="hub.splits",
+            )
+        mt.filter_eval_splits(list(src.splits))
+        if mt.metadata.is_multilingual:
+            if src.subset not in mt.hf_subsets:
+                raise UserError(task.file, f"mteb's {task.mteb_task} has no subset '{src.subset}'", field="hub.subset")
+            mt = mt.filter_languages(None, hf_subsets=[src.subset])
+        elif src.subset != "default":
+            raise UserError(task.file, f"mteb's {task.mteb_task} has one subset, 'default'", field="hub.subset")
+    dataset = {**mt.metadata.dataset, "path": src.path, "revision": src.revision}
+    mt.metadata = mt.metadata.model_copy(update={"dataset": dataset})  # this instance only
+    return mt
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """No progress bars, 'superseded by' warnings or info logs from datasets/mteb while loading."""
+    import datasets
+
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    loggers = [logging.getLogger(n) for n in ("mteb", "datasets", "huggingface_hub")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+        if was_enabled:
+            datasets.enable_progress_bars()
+
+
+_NETWORK_ERRORS = {
+    "OfflineModeIsEnabled",
+    "LocalEntryNotFoundError",
+    "ConnectError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "NewConnectionError",
+    "MaxRetryError",
+    "NameResolutionError",
+}
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether an exception (or one it was raised from) means the hub could not be reached."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, (ConnectionError, TimeoutError)) or type(e).__name__ in _NETWORK_ERRORS:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def reason(exc: BaseException, src: HubSource) -> str:
+    """The one-line reason a hub task is unavailable."""
+    if unreachable(exc):
+        return f"the Hugging Face hub is unreachable (dataset {src.short})"
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if len(first) > 200:
+        first = first[:197] + "..."
+    return f"could not load dataset {src.short}: {type(exc).__name__}: {first}"
+
+
+def _mteb_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("mteb")
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+# ------------------------------------------------------------------------------------------ conversion
+
+
+def convert(category: str, mt: Any, subset: str, split: str, where: Path | str = "hub") -> Any:
+    """One split of a loaded mteb task as the category's Data."""
+    from . import categories
+
+    module = categories.get(category)
+    if category in ("retrieval", "reranking"):
+        return _retrieval(module, category, mt.dataset[subset][split], where)
+    ds = mt.dataset
+    if not (subset not in ds and subset == "default"):  # mteb's own rule: a monolingual dataset has no subset level
+        ds = ds[subset]
+    if category in ("classification", "multilabel_classification"):
+        train, test = ds[mt.train_split], ds[split]
+        x, y = mt.input_column_name, mt.label_column_name
+        to_names = label_names if category == "classification" else label_lists
+        tr_labels, te_labels = to_names(list(train[y]), list(test[y]))
+        tr_texts, te_texts = _texts(train[x]), _texts(test[x])
+        return module.Data(tr_texts, tr_labels, te_texts, te_labels, _hash([tr_texts, tr_labels, te_texts, te_labels]))
+    if category == "clustering":
+        test = ds[split]
+        texts = _texts(test[mt.input_column_name])
+        labels = [_one_label(v) for v in test[mt.label_column_name]]
+        return module.Data(texts, labels, _hash([texts, labels]))
+    if category == "pair_classification":
+        test = ds[split]
+        if len(test) == 1 and isinstance(test[0][mt.input1_column_name], list):  # mteb v1's single-row layout
+            row = test[0]
+            cols = {c: row[c] for c in (mt.input1_column_name, mt.input2_column_name, mt.label_column_name)}
+        else:
+            cols = {c: test[c] for c in (mt.input1_column_name, mt.input2_column_name, mt.label_column_name)}
+        s1, s2 = _texts(cols[mt.input1_column_name]), _texts(cols[mt.input2_column_name])
+        labels = [int(v) for v in cols[mt.label_column_name]]
+        return module.Data(s1, s2, labels, _hash([s1, s2, labels]))
+    if category == "sts":
+        test = ds[split]
+        c1, c2 = mt.column_names
+        s1, s2 = _texts(test[c1]), _texts(test[c2])
+        scores = [float(v) for v in test["score"]]
+        rng = (float(mt.min_score), float(mt.max_score))
+        return module.Data(s1, s2, scores, rng, _hash([s1, s2, scores, list(rng)]))
+    raise UserError(where, f"hub data is not supported for {category}", field="category")
+
+
+def _texts(values: Iterable[Any]) -> list[str]:
+    return ["" if v is None else str(v) for v in values]
+
+
+def _one_label(value: Any) -> str:
+    if isinstance(value, list):  # mteb's clustering allows a label path; the ruMTEB tasks have one level
+        if len(value) != 1:
+            raise TaskUnavailable(f"hierarchical cluster labels {value!r} are not supported")
+        value = value[0]
+    return str(value)
+
+
+def _int_names(values: list[int]) -> Callable[[int], str]:
+    """Integer labels as zero-padded names, so that sorting the names sorts the integers (embbench sorts names)."""
+    shift = max(0, -min(values, default=0))  # negative labels are shifted to start at 0
+    width = len(str(max(values, default=0) + shift))
+    return lambda v: f"{v + shift:0{width}d}"
+
+
+def _all_int(values: Iterable[Any]) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
+def label_names(train: list[Any], test: list[Any]) -> tuple[list[str], list[str]]:
+    """Single labels as names; integer labels keep their order (mteb fits on the integers)."""
+    if _all_int(train) and _all_int(test):
+        name = _int_names(list(train) + list(test))
+        return [name(v) for v in train], [name(v) for v in test]
+    return [str(v) for v in train], [str(v) for v in test]
+
+
+def label_lists(train: list[list[Any]], test: list[list[Any]]) -> tuple[list[list[str]], list[list[str]]]:
+    """Label lists as lists of names (integers zero-padded, as label_names)."""
+    flat = [v for row in (*train, *test) for v in row]
+    if _all_int(flat):
+        name = _int_names(flat)
+        return [[name(v) for v in r] for r in train], [[name(v) for v in r] for r in test]
+    return [[str(v) for v in r] for r in train], [[str(v) for v in r] for r in test]
+
+
+def document_texts(corpus: Any) -> list[str]:
+    """mteb's document text: ``(title + " " + text).strip()`` when a title is present, else ``text.strip()``."""
+    texts = corpus["text"]
+    titles = corpus["title"] if "title" in corpus.column_names else [None] * len(texts)
+    return [(f"{t} {x}".strip() if t else (x or "").strip()) for t, x in zip(titles, texts, strict=True)]
+
+
+def _retrieval(module: Any, category: str, part: Mapping[str, Any], where: Path | str) -> Any:
+    corpus_ds, queries_ds = part["corpus"], part["queries"]
+    if "instruction" in queries_ds.column_names:
+        raise TaskUnavailable("queries with instructions are not supported")
+    top_ranked = part.get("top_ranked")
+    if category == "retrieval" and top_ranked:
+        raise UserError(
+            where,
+            "this dataset has top_ranked candidates, so mteb reranks them",
+            field="category",
+            fix="declare the task as category: reranking",
+        )
+    if category == "reranking" and not top_ranked:
+        raise UserError(
+            where,
+            "this dataset has no top_ranked candidates to rerank",
+            field="category",
+            fix="declare the task as category: retrieval",
+        )
+    corpus = dict(zip((str(i) for i in corpus_ds["id"]), document_texts(corpus_ds), strict=True))
+    # mteb drops queries without judgements (_filter_queries_without_positives)
+    qrels = {str(q): {str(d): int(s) for d, s in docs.items()} for q, docs in part["relevant_docs"].items() if docs}
+    queries = {
+        str(q): _texts([t])[0] for q, t in zip(queries_ds["id"], queries_ds["text"], strict=True) if str(q) in qrels
+    }
+    qrels = {q: qrels[q] for q in queries}
+    if category == "retrieval":
+        return module.Data(queries, corpus, qrels, _hash([list(queries.items()), list(corpus.items()), qrels]))
+    candidates: dict[str, list[str]] = {}
+    for q in queries:
+        ids = list(dict.fromkeys(str(d) for d in (top_ranked.get(q) or [])))
+        missing = [d for d in ids if d not in corpus]
+        if missing:
+            raise TaskUnavailable(f"top_ranked of query '{q}' names document '{missing[0]}', not in the corpus")
+        candidates[q] = ids  # no candidates: mteb gives the query no hits, and it scores 0 in the means
+    return module.Data(
+        queries, corpus, candidates, qrels, _hash([list(queries.items()), list(corpus.items()), candidates, qrels])
+    )
+
+
+def _hash(parts: Iterable[Any]) -> str:
+    """sha256 over the converted content (what is evaluated), so equal data gives an equal fingerprint."""
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, str):
+            h.update(p.encode())
+        else:
+            for chunk in json.JSONEncoder(ensure_ascii=False, sort_keys=True).iterencode(p):
+                h.update(chunk.encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ several splits
+
+
+@dataclass(frozen=True)
+class SplitsData:
+    """One Data per evaluated split (in the task file's order)."""
+
+    parts: dict[str, Any]
+    fingerprint: str
+
+    @property
+    def n_items(self) -> int:
+        return sum(p.n_items for p in self.parts.values())
+
+
+def split_aware(fn: Callable[..., tuple[dict[str, float], Any]]) -> Callable[..., tuple[dict[str, float], Any]]:
+    """A category's evaluate_items that also takes SplitsData: each split is evaluated on its own, and the task's
+    metrics are the means over the splits (mteb's leaderboard score of a multi-split task) plus ``<split>_<metric>``."""
+
+    @functools.wraps(fn)
+    def run(data: Any, *args: Any) -> tuple[dict[str, float], Any]:
+        if not isinstance(data, SplitsData):
+            return fn(data, *args)
+        results = {split: fn(part, *args) for split, part in data.parts.items()}
+        return combine_splits(results, {s: p.n_items for s, p in data.parts.items()})
+
+    return run
+
+
+def combine_splits(
+    results: Mapping[str, tuple[dict[str, float], Any]], sizes: Mapping[str, int]
+) -> tuple[dict[str, float], Any]:
+    """Means over the splits, each split's own metrics, and per-item detail whose plain mean is the split mean.
+
+    Per-item values of kind 'mean' are rescaled by N / (S * n_split) (N items in all, S splits), so that their mean
+    over all items equals the mean of the split means; bootstrap intervals and paired tests then resample the items
+    of both splits together. Other kinds of detail cannot be combined (None: no interval for the task).
+    """
+    splits = list(results)
+    keys = [k for k in results[splits[0]][0] if all(k in results[s][0] for s in splits)]
+    metrics = {k: float(sum(results[s][0][k] for s in splits) / len(splits)) for k in keys}
+    for s in splits:
+        metrics.update({f"{s}_{k}": v for k, v in results[s][0].items()})
+    return metrics, _combine_items({s: results[s][1] for s in splits}, sizes)
+
+
+def _combine_items(items: Mapping[str, Any], sizes: Mapping[str, int]) -> dict[str, Any] | None:
+    parts = list(items.values())
+    if not parts or any(not isinstance(p, dict) or p.get("kind") != "mean" for p in parts):
+        return None
+    total, n_splits = sum(sizes.values()), len(items)
+    scale = {s: total / (n_splits * sizes[s]) for s in items}
+    with_ids = all(p.get("ids") for p in parts)
+    ids = [f"{s}/{i}" for s, p in items.items() for i in p["ids"]] if with_ids else None
+    if all("by_metric" in p for p in parts):
+        metrics = [m for m in parts[0]["by_metric"] if all(m in p["by_metric"] for p in parts)]
+        by_metric = {m: [v * scale[s] for s, p in items.items() for v in p["by_metric"][m]] for m in metrics}
+        return {"kind": "mean", "ids": ids, "by_metric": by_metric}
+    if all("values" in p for p in parts) and len({p.get("metric") for p in parts}) == 1:
+        values = [v * scale[s] for s, p in items.items() for v in p["values"]]
+        out = {"kind": "mean", "metric": parts[0].get("metric"), "values": values}
+        if ids is not None:
+            out["ids"] = ids
+        return out
+    return None
