@@ -57,7 +57,7 @@ def _read_id_texts(path: Path, with_title: bool) -> dict[str, str]:
             title = row.get("title") or ""
             if not isinstance(body, str) or not isinstance(title, str):
                 raise UserError(where, "title and text must be text", field="text")
-            body = f"{title} {body}".strip() if title else body  # mteb's document text: title + " " + text
+            body = f"{title} {body}".strip() if title else body.strip()  # mteb: (title + " " + text).strip()
             if not body.strip():
                 raise UserError(where, "empty document (no title and no text)", field="text")
         out[rid] = body

@@ -111,12 +111,12 @@ class ParityClassification(_FolderTask, AbsTaskClassification):
     """Single-label classification as in ruMTEB (logistic regression, 8 per label, 10 runs)."""
 
     metadata = _metadata("EmbbenchParityClassification", "Classification", "accuracy", "t2c")
-    # n_test_samples: stratified test subsample as ruMTEB's Headline/Inappropriateness/... transforms do
-    # (a no-op when the test split has <= n rows); None scores the whole test split.
+    # n_test_samples: optional stratified test subsample as ruMTEB's Headline/Inappropriateness/... transforms do;
+    # None (default, as mteb's generic AbsTaskClassification and embbench) scores the whole test split.
     param_defaults: ClassVar[dict[str, Any]] = {
         "n_experiments": 10,
         "samples_per_label": 8,
-        "n_test_samples": 2048,
+        "n_test_samples": None,
     }
 
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:

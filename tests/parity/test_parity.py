@@ -8,6 +8,7 @@ full ../shared/data, or data the tests have never seen).
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -74,7 +75,9 @@ def test_main_score_equals_mteb(category: str, folder: Path, embedder: Embedder)
     )
     assert theirs["main_score"] == pytest.approx(theirs[ours["main_metric"]])
     # the secondary metrics mteb reports agree too (where embbench reports them)
-    shared = [k for k in ours["metrics"] if k in theirs and isinstance(theirs[k], (int, float))]
+    shared = [
+        k for k in ours["metrics"] if isinstance(theirs.get(k), (int, float)) and not math.isnan(theirs[k])
+    ]  # mteb reports some metrics as NaN (e.g. precision_at_1000 on a corpus under 1000 documents)
     assert len(shared) >= 2
     for key in shared:
         assert abs(ours["metrics"][key] - theirs[key]) <= 1e-3, f"{key}: {ours['metrics'][key]} vs {theirs[key]}"
