@@ -49,7 +49,7 @@ RAY_EXTRA = "pip install 'embbench[ray]'"
 # backends whose encoding is spread over workers; openai stays on the driver (the API is the bottleneck and its
 # requests_per_minute limit is per process), bm25 ranks on the driver
 POOLED_BACKENDS = {"sentence-transformers", "navec", "model2vec"}
-MIN_CHUNK, MAX_CHUNK = 256, 4096  # texts per unit of work (rounded up to a multiple of the batch size)
+MIN_CHUNK, MAX_CHUNK = 64, 4096  # texts per unit of work (rounded up to a multiple of the batch size)
 CHUNKS_PER_WORKER = 4  # aim: this many chunks per worker per call, for load balance
 IN_FLIGHT = 2  # chunks queued per worker, so a worker never waits for the driver
 MAX_RESTARTS = 3  # per actor (a restart reloads the model)
@@ -118,8 +118,9 @@ class EncoderActor:
             "pid": os.getpid(),
         }
 
-    def encode(self, texts: list[str], prompt: str, batch_size: int | None) -> np.ndarray:
-        """float32 vectors of a chunk; with batch_size, one encoder call per batch (see the module docstring)."""
+    def encode(self, texts: list[str], prompt: str, batch_size: int | None) -> tuple[np.ndarray, int]:
+        """(float32 vectors of a chunk, this process's id); with batch_size, one encoder call per batch (see the
+        module docstring)."""
         kill = os.environ.get(KILL_ENV)  # test-only: die once, mid-run (tests/test_ray.py)
         if kill:
             try:
@@ -129,9 +130,9 @@ class EncoderActor:
             else:
                 os._exit(1)
         if not batch_size:
-            return np.asarray(self.encoder.encode(texts, prompt), dtype=np.float32)
+            return np.asarray(self.encoder.encode(texts, prompt), dtype=np.float32), os.getpid()
         parts = [self.encoder.encode(texts[i : i + batch_size], prompt) for i in range(0, len(texts), batch_size)]
-        return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts])
+        return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts]), os.getpid()
 
     def provenance(self) -> dict[str, Any]:
         return self.encoder.provenance()
@@ -225,6 +226,7 @@ class RayPoolEncoder:
         self.ready: set[int] = set()
         self.dead: set[int] = set()
         self.info: dict[str, Any] | None = None
+        self.pids: dict[int, int] = {}  # worker -> its process id (a new one after a restart)
         self.lock = threading.Lock()
 
     # --- the Encoder protocol -----------------------------------------------------------------------------------
@@ -264,10 +266,11 @@ class RayPoolEncoder:
         return np.zeros((0, dim), dtype=np.float32)
 
     # --- the pool -----------------------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Create the actors (once); each loads the model in the background."""
+    def start(self, n: int | None = None) -> None:
+        """Create the actors (n, default the pool's size; once); each loads the model in the background."""
         if self.actors:
             return
+        n = n or self.n_workers
         ray = self.ray
         options: dict[str, Any] = {
             "max_restarts": MAX_RESTARTS,
@@ -276,10 +279,10 @@ class RayPoolEncoder:
             "num_gpus": self.spec.num_gpus or 0,
         }
         cls = ray.remote(EncoderActor).options(**options)
-        self.actors = [cls.remote(self.remote_spec) for _ in range(self.n_workers)]
+        self.actors = [cls.remote(self.remote_spec) for _ in range(n)]
         self.loading = {a.load.remote(): i for i, a in enumerate(self.actors)}
         where = f"{self.spec.num_gpus:g} GPU" if self.spec.num_gpus else "1 CPU"
-        self.log(f"{self.spec.name}: starting {self.n_workers} Ray worker(s), {where} each")
+        self.log(f"{self.spec.name}: starting {n} Ray worker(s), {where} each")
 
     def close(self) -> None:
         """End the pool's actors (frees their CPUs/GPUs for the other models)."""
@@ -305,6 +308,7 @@ class RayPoolEncoder:
                 f"(identity {info['identity']} != {self._identity}); install the same model and packages everywhere"
             )
         self.ready.add(i)
+        self.pids[i] = info["pid"]
         if self.info is None:
             self.info = info
         self.log(f"{self.spec.name} worker {i + 1}: ready on {info['host']} (pid {info['pid']})")
@@ -343,7 +347,7 @@ class RayPoolEncoder:
                 busy[i] -= 1
                 s, e = bounds[c]
                 try:
-                    vecs = ray.get(ref)
+                    vecs, pid = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:  # dead beyond its restarts: drop it, move the chunk
                     self.ready.discard(i)
                     self.dead.add(i)
@@ -361,6 +365,9 @@ class RayPoolEncoder:
                     raise BadVectors(f"a worker returned an array of shape {vecs.shape} for {e - s} texts")
                 out[order[s:e]] = vecs
                 done_chunks += 1
+                if pid != self.pids.get(i):  # Ray restarted the worker and retried the chunk on it
+                    self.log(f"{self.spec.name} worker {i + 1}: restarted (pid {self.pids.get(i)} -> {pid})")
+                    self.pids[i] = pid
                 self.log(f"{self.spec.name} worker {i + 1}: chunk {done_chunks}/{len(bounds)} ({e - s} texts)")
         assert out is not None
         return out
@@ -381,8 +388,8 @@ class RayPoolEncoder:
             )
 
     def speed(self) -> tuple[dict[str, Any], list[str]]:
-        """The speed probe, run by one worker."""
-        self.start()
+        """The speed probe, run by one worker (the only one started when no task needed the model)."""
+        self.start(1)
         while self.info is None:
             self._wait_workers()
         i = min(self.ready)

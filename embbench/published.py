@@ -29,7 +29,7 @@ def published_records(tasks: Iterable[str] | None = None, models: Iterable[str] 
     """One record per (reference model, task) for the given task names (all when None), main score in 0..1."""
     doc = load_published()
     src = doc["source"]
-    source = f"published: {src['repository']}@{src['commit']} ({doc['scale']}; {src['method']})"
+    results = f"{src['repository'].removeprefix('https://github.com/')}@{src['commit']}"
     wanted = None if tasks is None else set(tasks)
     only = None if models is None else set(models)
     out = []
@@ -53,15 +53,15 @@ def published_records(tasks: Iterable[str] | None = None, models: Iterable[str] 
                     "n_items": None,
                     "items": None,
                     "published": True,
-                    "source": source,
+                    "source": results,
                     "note": (m.get("flags") or {}).get(task),
                     "model_info": {
                         "backend": "published",
-                        "source": source,
+                        "source": f"{m['model']} (published: {results})",
                         "model": m["model"],
                         "revision": m["result_revision"],
                     },
-                    "task_info": {"source": f"{src['repository']}@{src['commit']}", "data_fingerprint": None},
+                    "task_info": {"source": results, "data_fingerprint": None},
                 }
             )
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -140,6 +141,11 @@ def make_record(
     module = categories.get(task.category)
     main_metric = task.main_metric or module.MAIN_METRIC
     items = select_items(items, main_metric)
+    if metrics is not None and main_metric in metrics and not math.isfinite(metrics[main_metric]):
+        # e.g. every pair got the same similarity: the correlation is undefined
+        raise BadVectors(f"{main_metric} is undefined (NaN or infinite): the similarities do not vary")
+    if metrics is not None:  # a JSON result cannot hold NaN: other undefined metrics are recorded as null
+        metrics = {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
     if metrics is not None and main_metric not in metrics:
         raise UserError(
             task.file,

@@ -178,8 +178,9 @@ def test_reranking_round_trip(rows: list, fmt: str) -> None:
     assert list(data.queries.values()) == [q for _, (q, _, _) in kept]
     for (i, (_, pos, neg)), qid in zip(kept, data.queries, strict=True):
         assert qid == f"q{i}"
-        assert [data.corpus[d] for d in data.candidates[qid]] == list(dict.fromkeys(pos + neg))
-        assert {data.corpus[d] for d in data.qrels[qid]} == set(pos)
+        # candidate (document) texts are stripped as mteb's corpus loader does
+        assert [data.corpus[d] for d in data.candidates[qid]] == list(dict.fromkeys(t.strip() for t in pos + neg))
+        assert {data.corpus[d] for d in data.qrels[qid]} == {t.strip() for t in pos}
     assert len(set(data.corpus.values())) == len(data.corpus)  # identical texts share one document
 
 
@@ -209,8 +210,8 @@ def test_retrieval_round_trip(docs: dict, queries: dict, data: Any, fmt: str) ->
         lines = [f"{q}\t{doc}\t{s}" for q, ds in qrels.items() for doc, s in ds.items()]
         (d / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(lines) + "\n", "utf-8")
         got = load("retrieval", d)
-    # embbench's document text: "title text" stripped when there is a title, else the text as written
-    assert got.corpus == {i: f"{t} {x}".strip() if t else x for i, (t, x) in docs.items()}
+    # the document text as mteb builds it: (title + " " + text).strip(), or text.strip() without a title
+    assert got.corpus == {i: f"{t} {x}".strip() if t else x.strip() for i, (t, x) in docs.items()}
     assert got.queries == {q: queries[q] for q in queries if q in qrels}
     assert got.qrels == qrels
 

@@ -49,7 +49,7 @@ def load(task: TaskSpec) -> Data:
         qid = f"q{i}"
         queries[qid] = row["query"]
         ids: list[str] = []
-        for doc in row["positive"] + row["negative"]:
+        for doc in [d.strip() for d in row["positive"] + row["negative"]]:  # mteb strips document texts
             did = by_text.get(doc)
             if did is None:
                 did = by_text[doc] = f"d{len(corpus)}"
@@ -57,7 +57,7 @@ def load(task: TaskSpec) -> Data:
             if did not in ids:
                 ids.append(did)
         candidates[qid] = ids
-        qrels[qid] = {by_text[d]: 1 for d in row["positive"]}
+        qrels[qid] = {by_text[d.strip()]: 1 for d in row["positive"]}
     if not queries:
         raise UserError(path, "no row has a positive candidate", field="positive")
     return Data(queries, corpus, candidates, qrels, fingerprint([path]))
