@@ -21,6 +21,7 @@ from typing import Any
 
 from . import stats
 from .config import CATEGORIES
+from .published import with_published  # ruMTEB reference rows "<model> (published)"
 from .results import load_results, write_json_atomic
 
 LABEL = {
@@ -321,6 +322,7 @@ def build_report(
 ) -> dict[str, Any]:
     """Everything the documents show, rounded once (scores: main metric x 100)."""
     records = load_results(output) if records is None else records
+    records = with_published(records)  # + published rows for the ruMTEB tasks the results contain
     board = build(records)
     by_key = {(r["model"], r["task"]): r for r in records}
     warnings: list[str] = []
@@ -331,7 +333,11 @@ def build_report(
     tie_info: dict[tuple[str, str], tuple[bool | None, float | None]] = {}
     best_of: dict[str, str | None] = {}
     for t, _, _ in board.tasks:
-        present = {m: board.scores[(m, t)] for m in board.models if (m, t) in board.scores}
+        present = {
+            m: board.scores[(m, t)]
+            for m in board.models
+            if (m, t) in board.scores and not by_key[(m, t)].get("published")  # published rows: no items, no ties
+        }
         fps = {m: (by_key[(m, t)].get("task_info") or {}).get("data_fingerprint") for m in present}
         if len({fp for fp in fps.values()}) > 1:
             warnings.append(f"task {t}: results come from different data versions (fingerprints differ)")
@@ -395,7 +401,7 @@ def build_report(
         hw = speed_raw[ms[0]].get("hardware") or {}
         hardware.append({"machine": mach, "models": ms, **{k: v for k, v in hw.items() if k != "hostname_hash"}})
 
-    common, mixed = _software(records)
+    common, mixed = _software([r for r in records if not r.get("published")])
     if mixed:
         warnings.append(
             "results come from different library versions: "
