@@ -31,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
     run.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
     run.add_argument(  # --- task suites ---
-        "--suite", action="append", default=[], metavar="NAME",
+        "--suite",
+        action="append",
+        default=[],
+        metavar="NAME",
         help="a task suite: tasks/NAME (e.g. rumteb, rumteb-lite, rumteb-v1; repeatable, adds to --tasks)",
     )
     run.add_argument("--output", type=Path, default=Path("reports"), help="results and leaderboards (default: reports)")

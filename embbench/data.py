@@ -1,8 +1,9 @@
-"""Reading task data files (JSON Lines, CSV, Parquet) with checks that name the file, row and column."""
+"""Reading task data files (JSON Lines, gzipped JSON Lines, CSV, Parquet) with checks naming file, row and column."""
 
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import json
 import sys
@@ -12,7 +13,7 @@ from typing import Any
 
 from .errors import UserError
 
-FORMATS = (".jsonl", ".csv", ".parquet")
+FORMATS = (".jsonl", ".jsonl.gz", ".csv", ".parquet")
 
 
 class MissingDataFile(UserError):
@@ -23,7 +24,7 @@ class MissingDataFile(UserError):
         super().__init__(
             folder / f"{split}.jsonl",
             "data file not found",
-            fix=f"add {split}.jsonl (or {split}.csv / {split}.parquet) to {folder}",
+            fix=f"add {split}.jsonl (or {split}.jsonl.gz / {split}.csv / {split}.parquet) to {folder}",
         )
 
 
@@ -46,12 +47,21 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         raise UserError(path, f"not UTF-8 text (invalid byte 0x{bad})", fix="save the file as UTF-8") from None
     except csv.Error as exc:
         raise UserError(path, f"malformed CSV ({exc})", fix="check the quoting of that file") from None
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise UserError(path, f"not a complete gzip file ({exc})", fix="re-compress it with gzip") from None
+
+
+def _open_text(path: Path) -> Any:
+    """A text handle on a .jsonl or .jsonl.gz file (UTF-8, a BOM skipped, newlines kept inside quoted fields)."""
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
 
 
 def _read_records(path: Path) -> list[dict[str, Any]]:
-    if path.suffix == ".jsonl":
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
         rows = []
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        with _open_text(path) as fh:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
@@ -80,7 +90,7 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
             return pq.read_table(path).to_pylist()
         except Exception as exc:  # pyarrow.ArrowInvalid and friends: a truncated or foreign file
             raise UserError(path, f"unreadable Parquet file ({exc})", fix="re-export the file") from None
-    raise UserError(path, f"unsupported file type {path.suffix}", fix=f"use one of {', '.join(FORMATS)}")
+    raise UserError(path, f"unsupported file type {''.join(path.suffixes)}", fix=f"use one of {', '.join(FORMATS)}")
 
 
 def read_split(folder: Path, split: str, columns: dict[str, Callable[[Any], Any]]) -> tuple[Path, list[dict[str, Any]]]:

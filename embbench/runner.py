@@ -59,9 +59,7 @@ def resolve_params(task: TaskSpec, similarity_fn: str = "cosine") -> dict[str, A
     return params
 
 
-def load_data(
-    tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary | None = None
-) -> dict[str, Any]:
+def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary | None = None) -> dict[str, Any]:
     """Load and validate every task's data and params up front: a user mistake stops the run before any work.
 
     A hub task whose data cannot be fetched is reported in one line (and in summary.unavailable_tasks) and left
@@ -78,7 +76,7 @@ def load_data(
         except MissingDataFile as exc:
             raise UserError(
                 t.file,
-                f"no {exc.split}.jsonl, {exc.split}.csv or {exc.split}.parquet in {exc.folder}",
+                f"no {exc.split}.jsonl, {exc.split}.jsonl.gz, {exc.split}.csv or {exc.split}.parquet in {exc.folder}",
                 field="data",
                 fix="add the file or correct 'data' (or 'eval_split' / 'train_split')",
             ) from None

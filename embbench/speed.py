@@ -95,9 +95,11 @@ def sample_passages(n: int, data_dir: Path | None = None, chars: tuple[int, int]
     """n distinct real passages of chars[0]..chars[1] characters (tydiqa corpus + xquad positives), deterministic."""
     data = data_dir or builtin_data_dir()
     pool = [r["text"] for r in _jsonl(data / "retrieval" / "tydiqa_goldp_ru" / "corpus.jsonl")]
-    xquad = data / "reranking" / "xquad_ru" / "test.jsonl"
-    if xquad.is_file():
-        pool += [p for r in _jsonl(xquad) for p in r["positive"]]
+    xquad = data / "reranking" / "xquad_ru"
+    if xquad.is_dir():
+        from .data import find_split_file, read_records
+
+        pool += [p for r in read_records(find_split_file(xquad, "test")) for p in r["positive"]]
     chosen = [t for t in _by_hash(pool) if chars[0] <= len(t) <= chars[1]][:n]
     if len(chosen) < n:
         raise UserError(

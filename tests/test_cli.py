@@ -75,7 +75,10 @@ def cli(*argv: str | Path) -> Result:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Rows of a .jsonl file (or of its gzipped twin, as the built-in xquad_ru)."""
+    from embbench.data import find_split_file, read_records
+
+    return read_records(path if path.exists() else find_split_file(path.parent, path.name.removesuffix(".jsonl")))
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -530,6 +530,29 @@ def test_non_utf8_data_is_a_one_line_error(suite: Suite, tmp_path: Path, kind: s
     assert str(bad) in line and "not UTF-8" in line and "(fix: " in line, line
 
 
+def test_gzipped_jsonl_reads_as_the_plain_file_and_a_truncated_one_is_one_line(suite: Suite, tmp_path: Path) -> None:
+    import gzip
+
+    from embbench.data import find_split_file, read_records
+
+    rows = [{"sentence1": f"кот {i}", "sentence2": f"пёс {i}", "score": i % 5} for i in range(40)]
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    plain, zipped = tmp_path / "plain", tmp_path / "zipped"
+    plain.mkdir(), zipped.mkdir()
+    (plain / "test.jsonl").write_bytes(body)
+    (zipped / "test.jsonl.gz").write_bytes(gzip.compress(body))
+    assert find_split_file(zipped, "test").name == "test.jsonl.gz"
+    assert read_records(find_split_file(zipped, "test")) == read_records(plain / "test.jsonl") == rows
+    # a download cut short: one error line naming the file, no traceback
+    (zipped / "test.jsonl.gz").write_bytes(gzip.compress(body)[:-20])
+    spec = {"name": "gz", "category": "sts", "data": "../zipped", "score_range": [0, 5]}
+    task = write_task(tmp_path / "tasks", spec)
+    res = cli("run", "--models", suite.models, "--tasks", task, "--output", tmp_path / "out", "--no-speed")
+    assert res.code == 2 and "Traceback" not in res.err, res.err
+    [line] = error_lines(res)
+    assert str(zipped / "test.jsonl.gz") in line and "gzip" in line and "(fix: " in line, line
+
+
 def test_csv_with_a_field_over_128_kib_is_read(tmp_path: Path, fake_backend: type[FakeEncoder]) -> None:
     long = "длинный документ " * 10000  # 170k characters: over the csv module's default field limit
     rows = [[long + str(i), f"короткий {'ы' * 5 * i}", i % 5] for i in range(4)]

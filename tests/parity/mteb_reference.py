@@ -13,6 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import argparse
 import csv
 import functools
+import gzip
 import importlib.resources
 import json
 import sys
@@ -31,6 +32,7 @@ from mteb.abstasks.pair_classification import AbsTaskPairClassification
 from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
+from mteb.abstasks.text.reranking import OLD_FORMAT_RERANKING_TASKS, AbsTaskReranking
 from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
 CATEGORIES = (
@@ -55,7 +57,10 @@ def default_model_path() -> str:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
+    """Rows of <name>.jsonl, or of <name>.jsonl.gz when only the gzipped file exists."""
+    gz = path.with_name(path.name + ".gz")
+    opener = gzip.open if not path.exists() and gz.exists() else open
+    with opener(gz if opener is gzip.open else path, "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 
@@ -355,6 +360,33 @@ class ParityReranking(_FolderTask, AbsTaskRetrieval):
         self.data_loaded = True
 
 
+class ParityRerankingRows(_FolderTask, AbsTaskReranking):
+    """Reranking from {query, positive, negative} rows through mteb's own conversion of that format
+    (AbsTaskReranking.transform_old_dataset_format): every (query, candidate) pair gets its own document id, so a
+    paragraph that is a candidate of many queries is encoded once per query. Same scores, more encoding."""
+
+    metadata = _metadata("EmbbenchParityRerankingRows", "Reranking", "map_at_1000")
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        rows = _read_jsonl(self.data_dir / "test.jsonl")
+        given = DatasetDict(
+            {
+                _SPLIT: Dataset.from_dict(
+                    {
+                        "query": [r["query"] for r in rows],
+                        "positive": [list(r.get("positive") or []) for r in rows],
+                        "negative": [list(r.get("negative") or []) for r in rows],
+                    }
+                )
+            }
+        )
+        if self.metadata.name not in OLD_FORMAT_RERANKING_TASKS:
+            OLD_FORMAT_RERANKING_TASKS.append(self.metadata.name)
+        self.transform_old_dataset_format(given)
+
+
 TASK_CLASSES: dict[str, type[_FolderTask]] = {
     "classification": ParityClassification,
     "multilabel_classification": ParityMultilabelClassification,
@@ -363,6 +395,7 @@ TASK_CLASSES: dict[str, type[_FolderTask]] = {
     "sts": ParitySTS,
     "retrieval": ParityRetrieval,
     "reranking": ParityReranking,
+    "reranking_rows": ParityRerankingRows,  # mteb's own {query, positive, negative} conversion (no dedup)
 }
 
 
@@ -442,7 +475,7 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None, out: Callable[[str], object] = print) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.parity.mteb_reference", description=__doc__)
-    parser.add_argument("category", choices=CATEGORIES)
+    parser.add_argument("category", choices=sorted(TASK_CLASSES))
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--model", default=None, help="sentence-transformers folder (default: MiniLM)")
     parser.add_argument("--param", action="append", default=[], metavar="K=V", help="param, JSON value")
