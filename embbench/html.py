@@ -6,7 +6,8 @@ import base64
 from html import escape
 from typing import Any
 
-from .report import NA, SPEED_COLUMNS, TIE, cell_value, fmt, legend, prompts_text, revision_text
+from .report import NA, SPEED_COLUMNS, TIE, fmt
+from .tables import cell_value, legend, prompts_text, revision_text
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1b1b1b;max-width:1600px}

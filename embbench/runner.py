@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import sys
 import time
@@ -192,6 +194,40 @@ def select_items(items: dict[str, Any] | None, main_metric: str) -> dict[str, An
     return items if items.get("metric") == main_metric else None
 
 
+# ModelSpec fields that do not change a score: labels, scheduling, and settings the embedding cache also ignores
+# (batch size and device move a vector by ~1e-7 at most)
+_NOT_SCORE_FIELDS = frozenset({"name", "file", "optional", "batch_size", "device", "num_gpus"})
+
+
+def request_key(spec: ModelSpec, task: TaskSpec, data: Any) -> str:
+    """sha256 of what a result depends on: the model's settings in models.yaml, the task's protocol fields and
+    the data's fingerprint. An existing result with another key is stale and is recomputed."""
+    model = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f not in _NOT_SCORE_FIELDS}
+    protocol = {
+        "category": task.category,
+        "main_metric": task.main_metric,
+        "params": task.params,
+        "score_range": task.score_range,
+        "eval_split": task.eval_split,
+        "train_split": task.train_split,
+        "hub": task.hub,  # a hub task: dataset, revision, subset, splits
+        "data": data.fingerprint,
+    }
+    blob = json.dumps({"model": model, "task": protocol}, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def stale_reason(path: Path, key: str) -> str | None:
+    """Why the result at path cannot be reused (None: it is current); unreadable files count as stale."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8")).get("request_key")
+    except (OSError, ValueError, AttributeError):
+        return "unreadable result file"
+    if old is None:
+        return "written by an older embbench without a request key"
+    return None if old == key else "the model's settings, the task or its data changed"
+
+
 def describe(record: dict[str, Any]) -> str:
     """One progress line for a finished result."""
     if not record["applicable"]:
@@ -222,9 +258,16 @@ def run(
     if not tasks:
         return summary
     for mi, spec in enumerate(models, 1):
-        todo = [t for t in tasks if force or not result_path(output, spec.name, t.name).is_file()]
+        keys = {t.name: request_key(spec, t, data[t.name]) for t in tasks}
+        todo = []
         for t in tasks:
-            if t not in todo:
+            path = result_path(output, spec.name, t.name)
+            if force or not path.is_file():
+                todo.append(t)
+            elif (why := stale_reason(path, keys[t.name])) is not None:
+                log(f"  {spec.name}/{t.name}: recomputing the existing result ({why})")
+                todo.append(t)
+            else:
                 summary.skipped.append((spec.name, t.name))
         probe = speed and wants_probe(spec, output, force)  # speed probe
         if not todo and not probe:
@@ -274,6 +317,7 @@ def run(
                 log(f"    FAILED: {type(exc).__name__}: {exc}")
                 summary.failed.append((spec.name, task.name, f"{type(exc).__name__}: {exc}", False))
                 continue
+            record["request_key"] = keys[task.name]
             write_json_atomic(result_path(output, spec.name, task.name), record)
             summary.written.append((spec.name, task.name))
             log("    " + describe(record))

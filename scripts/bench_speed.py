@@ -96,9 +96,10 @@ def mteb_run(tasks, reranking: str) -> tuple[float, dict[str, tuple[float, int]]
     counted = [0]
     real_encode = type(st).encode
 
-    def counting_encode(self, sentences, *a, **kw):
-        counted[0] += 1 if isinstance(sentences, str) else len(sentences)
-        return real_encode(self, sentences, *a, **kw)
+    def counting_encode(self, *a, **kw):
+        texts = a[0] if a else next(kw[k] for k in ("inputs", "sentences") if k in kw)
+        counted[0] += 1 if isinstance(texts, str) else len(texts)
+        return real_encode(self, *a, **kw)
 
     per_task = {}
     type(st).encode = counting_encode

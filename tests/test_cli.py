@@ -272,6 +272,48 @@ def test_second_run_skips_and_force_recomputes(suite: Suite, tmp_path: Path) -> 
         assert new["items"] == old["items"], path
 
 
+def test_changed_data_or_model_settings_recompute_only_the_stale_results(suite: Suite, tmp_path: Path) -> None:
+    """A result is reused only while the model's settings, the task and its data are what produced it."""
+    output = suite.copy_output(tmp_path / "reports")
+    before = result_files(output)
+    sts_file = output / "results" / MODEL / f"{TASKS['sts']}.json"
+    # the STS data changed (two rows fewer): that task alone is recomputed, and says why
+    data = tmp_path / "sts"
+    write_jsonl(data / "test.jsonl", read_jsonl(suite.data["sts"] / "test.jsonl")[:-2])
+    tasks = tmp_path / "tasks"
+    make_tasks(tasks, {**suite.data, "sts": data})  # the same task files, the STS one pointing at the new data
+    args = ("run", "--models", suite.models, "--tasks", tasks, "--output", output, "--no-speed")
+    res = cli(*args)
+    assert res.code == 0, res.err
+    assert f"{MODEL}/{TASKS['sts']}: recomputing the existing result" in res.err and "changed" in res.err
+    after = result_files(output)
+    assert [p for p in after if after[p] != before[p]] == [sts_file]
+    old, new = json.loads(before[sts_file][1]), json.loads(after[sts_file][1])
+    assert new["n_items"] == old["n_items"] - 2
+    assert new["task_info"]["data_fingerprint"] != old["task_info"]["data_fingerprint"]
+    assert new["request_key"] != old["request_key"]
+    # nothing changed since: everything is reused
+    again = cli(*args)
+    assert again.code == 0 and "recomputing" not in again.err and result_files(output) == after, again.err
+    # a setting that changes vectors (the max_seq_length) makes every result of that model stale
+    models = write_models(tmp_path / "models.yaml", [{**MINILM_ENTRY, "max_seq_length": 32}])
+    res = cli("run", "--models", models, "--tasks", tasks, "--output", output, "--no-speed")
+    assert res.code == 0, res.err
+    assert res.err.count("recomputing the existing result") == len(TASKS)
+    assert all(after[p][0] != t for p, (t, _) in result_files(output).items())
+    # one that does not (the batch size) reuses them
+    models = write_models(tmp_path / "models.yaml", [{**MINILM_ENTRY, "max_seq_length": 32, "batch_size": 8}])
+    res = cli("run", "--models", models, "--tasks", tasks, "--output", output, "--no-speed")
+    assert res.code == 0 and "recomputing" not in res.err and f"{len(TASKS)} already present" in res.err, res.err
+    # a result from before request keys (or a damaged file) is recomputed rather than trusted
+    record = json.loads(sts_file.read_text(encoding="utf-8"))
+    del record["request_key"]
+    sts_file.write_text(json.dumps(record), encoding="utf-8")
+    res = cli("run", "--models", models, "--tasks", tasks, "--output", output, "--no-speed")
+    assert res.code == 0 and "older embbench" in res.err and "1 written" in res.err, res.err
+    assert json.loads(sts_file.read_text(encoding="utf-8"))["main_score"] == record["main_score"]
+
+
 def test_report_rerenders(suite: Suite, tmp_path: Path) -> None:
     output = suite.copy_output(tmp_path / "reports")
     original = read_csv(output / "leaderboard_wide.csv")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embbench import charts, report
+from embbench import charts, report, tables
 from embbench.cli import main
 from embbench.diff import diff_runs, render
 
@@ -288,7 +288,7 @@ def test_numbers_agree_across_md_csv_json_html(suite: tuple[Path, list[Path]]) -
     }
     # tidy CSV
     rows = list(csv.DictReader(io.StringIO(read(output, "leaderboard.csv"))))
-    assert list(rows[0]) == report.TIDY_COLUMNS
+    assert list(rows[0]) == tables.TIDY_COLUMNS
     from_csv = {
         (r["model"], r["task"]): "n/a"
         if r["value"] == "n/a"

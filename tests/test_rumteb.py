@@ -457,8 +457,9 @@ def test_only_unreachable_tasks_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_published_rows_render_beside_the_model(offline_run: tuple[int, str, Path]) -> None:
-    from embbench.report import build_report, csv_wide, markdown
+    from embbench.report import build_report
     from embbench.results import load_results
+    from embbench.tables import csv_wide, markdown
 
     _, _, out = offline_run
     records = with_published(load_results(out))
