@@ -259,13 +259,13 @@ def run(
         return summary
     for mi, spec in enumerate(models, 1):
         keys = {t.name: request_key(spec, t, data[t.name]) for t in tasks}
-        todo = []
+        todo, stale = [], []
         for t in tasks:
             path = result_path(output, spec.name, t.name)
             if force or not path.is_file():
                 todo.append(t)
             elif (why := stale_reason(path, keys[t.name])) is not None:
-                log(f"  {spec.name}/{t.name}: recomputing the existing result ({why})")
+                stale.append(f"  {spec.name}/{t.name}: recomputing the existing result ({why})")
                 todo.append(t)
             else:
                 summary.skipped.append((spec.name, t.name))
@@ -274,6 +274,8 @@ def run(
             log(f"[{mi}/{len(models)}] {spec.name}: all {len(tasks)} results exist (use --force to recompute)")
             continue
         log(f"[{mi}/{len(models)}] {spec.name}: loading {spec.model}")
+        for line in stale:
+            log(line)
         try:
             encoder = (encoder_factory or load_encoder)(spec)
         except ModelUnavailable as exc:

@@ -1055,3 +1055,33 @@ def test_empty_prompt_is_returned_not_skipped():
     assert resolve_prompt(table, "RiaNewsRetrievalHardNegatives.v2", "retrieval", "query") == ""
     assert resolve_prompt(table, "RiaNews", "retrieval", "query") == "search_query: "
     assert resolve_prompt({"Tiny-query": "", "Tiny": "t: "}, "Tiny", "retrieval", "query") == ""
+
+
+@pytest.mark.parametrize("fn", ["cosine", "dot", "euclidean"])
+def test_chunked_exact_search_equals_brute_force_and_never_builds_the_full_matrix(
+    fn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from embbench.categories import retrieval as retrieval_mod
+
+    rng = np.random.default_rng(7)
+    q, d = rng.standard_normal((23, 16), dtype=np.float32), rng.standard_normal((211, 16), dtype=np.float32)
+    full = retrieval_mod.similarity_matrix(q, d, fn)
+    ref_scores, ref_idx = torch.topk(full, 10, dim=1)
+    shapes: list[tuple[int, int]] = []
+    real = retrieval_mod.similarity_matrix
+
+    def spy(qv: np.ndarray, dv: np.ndarray, f: str) -> Any:
+        shapes.append((len(qv), len(dv)))
+        return real(qv, dv, f)
+
+    monkeypatch.setattr(retrieval_mod, "similarity_matrix", spy)
+    scores, idx = retrieval_mod.exact_search(q, d, 10, fn, chunk=50, query_batch=4)
+    assert max(a for a, _ in shapes) <= 4 and max(b for _, b in shapes) <= 50  # never queries x documents at once
+    assert len(shapes) == math.ceil(23 / 4) * math.ceil(211 / 50)  # every (query batch, chunk) once
+    np.testing.assert_array_equal(idx, ref_idx.numpy())  # random floats: no ties, so the same order
+    np.testing.assert_allclose(scores, ref_scores.numpy(), rtol=1e-6, atol=1e-6)  # float32 sums, other shapes
+    # a k above the corpus size returns the whole corpus, ranked
+    _, all_idx = retrieval_mod.exact_search(q, d[:7], 1000, fn, chunk=3, query_batch=5)
+    assert all_idx.shape == (23, 7) and all(sorted(row) == list(range(7)) for row in all_idx.tolist())

@@ -188,3 +188,16 @@ def test_encoders_without_count_tokens_report_none() -> None:
     rec = speed.probe(enc, batch_size=2, passages=["кот"] * 3, queries=["пёс"], warmup=1)
     assert rec["throughput_tokens_per_s"] is None and rec["n_params"] is None and rec["dim"] == 1
     assert np.isfinite(rec["throughput_texts_per_s"])
+
+
+def test_search_benchmark_script_runs_and_agrees_with_brute_force() -> None:
+    """scripts/bench_search.py at a toy size: it runs, and its chunked top-k equals the brute-force one."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_search.py"
+    args = ["--docs", "3000", "--queries", "40", "--dim", "32", "--top-k", "50", "--check", "20"]
+    res = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "same top-k as brute force on 20 queries: 100%" in res.stdout, res.stdout
+    assert "within" in res.stdout, res.stdout
