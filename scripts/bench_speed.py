@@ -128,9 +128,9 @@ def main() -> None:
     from embbench.config import ModelSpec, load_tasks
     from tests.conftest import minilm_path
 
-    work = Path(tempfile.mkdtemp(prefix="bench-speed-"))
-    task_dir = suite_on(args.data, work / "tasks") if args.data else args.tasks
-    tasks = load_tasks([task_dir])
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:
+        task_dir = suite_on(args.data, Path(work) / "tasks") if args.data else args.tasks
+        tasks = load_tasks([task_dir])  # task specs hold the data paths: the YAML copies are not needed after this
     spec = ModelSpec(name="minilm", model=minilm_path(), batch_size=32)
     cold, warm, floor, mteb_wall, mteb_dedup = [], [], [], [], []
     parts, per_task_ours, per_task_mteb = [], [], []
