@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from embbench.errors import UserError
 
 EPILOG = """examples:
   embbench run --models models.yaml                 # every model x every task in tasks/
@@ -122,15 +122,15 @@ def check_writable(output: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import load_models, load_tasks
-    from .report import write_reports
-    from .runner import run, stderr_log
+    from embbench.report.model import write_reports
+    from embbench.run.runner import run, stderr_log
+    from embbench.spec.config import load_models, load_tasks
 
     models = load_models(args.models)
     tasks = load_tasks(task_paths(args))
     check_writable(args.output)
     stderr_log(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
-    from .cache import DiskCache
+    from embbench.encode.cache import DiskCache
 
     cache = None if args.no_cache else DiskCache(args.cache_dir)
     # --- --executor ray: begin ---
@@ -139,7 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers", "must be a positive integer")
     if args.executor == "ray":
-        from .distributed import run_ray
+        from embbench.run.ray import run_ray
 
         summary = run_ray(
             models,
@@ -171,9 +171,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from .config import load_models
-    from .runner import stderr_log
-    from .speed import run_speed
+    from embbench.run.runner import stderr_log
+    from embbench.spec.config import load_models
+    from embbench.speed.probe import run_speed
 
     for flag in ("passages", "queries"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
@@ -191,7 +191,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_reports
+    from embbench.report.model import write_reports
 
     if not (args.output / "results").is_dir():
         raise UserError(args.output / "results", "no results folder", fix="run `embbench run` first or pass --output")
@@ -206,8 +206,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .diff import diff_runs, render
-    from .results import write_json_atomic
+    from embbench.report.diff import diff_runs, render
+    from embbench.results import write_json_atomic
 
     if args.resamples < 1:
         raise UserError("--resamples", "must be at least 1")
@@ -219,7 +219,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import DiskCache
+    from embbench.encode.cache import DiskCache
 
     cache = DiskCache(args.cache_dir)
     if args.action == "clear":
@@ -241,7 +241,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 # --- task suites: begin ---
 def task_paths(args: argparse.Namespace) -> list[Path]:
     """--tasks plus the folders of the --suite names; tasks/ when neither is given."""
-    from .config import find_suite
+    from embbench.spec.config import find_suite
 
     paths = list(args.tasks or []) + [find_suite(name) for name in args.suite]
     return paths or [Path("tasks")]
@@ -251,8 +251,8 @@ def task_paths(args: argparse.Namespace) -> list[Path]:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from . import categories
-    from .config import load_tasks
+    from embbench import categories
+    from embbench.spec.config import load_tasks
 
     print(f"{'task':32} {'category':26} {'main metric':14} {'split':15} source")
     for t in load_tasks(task_paths(args)):

@@ -10,8 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._faults import hit as _fault_point
-from .errors import UserError
+from embbench._faults import hit as _fault_point
+from embbench.errors import UserError
 
 LIBRARIES = (
     "torch",

@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dtype", default=None, help="float32 (default), float16, bfloat16")
     args = p.parse_args(argv)
 
-    from embbench import speed
-    from embbench.backends import load_encoder
-    from embbench.config import ModelSpec
+    from embbench.encode.backends import load_encoder
+    from embbench.spec.config import ModelSpec
+    from embbench.speed import probe as speed
 
     spec = ModelSpec(name="spread", model=args.model, batch_size=args.batch_size, device=args.device, dtype=args.dtype)
     encoder = load_encoder(spec)
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     passages = speed.sample_passages(args.passages or default_p)
     queries = speed.sample_queries(args.queries or default_q)
     prompts = encoder.builtin_prompts()
-    from embbench.prompts import resolve_prompt
+    from embbench.spec.prompts import resolve_prompt
 
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     records = []

@@ -102,8 +102,8 @@ def overhead(workers: int, chunk: int, n_chunks: int, max_seq_length: int) -> di
     import numpy as np
     import ray
 
-    from embbench.config import ModelSpec
-    from embbench.distributed import EncoderActor
+    from embbench.run.ray import EncoderActor
+    from embbench.spec.config import ModelSpec
 
     t0 = time.perf_counter()
     ray.init(num_cpus=workers, include_dashboard=False, logging_level="warning")

@@ -40,9 +40,9 @@ class Recorder:
 
 
 def run_embbench(tasks, spec, cache_dir: Path, out: Path, recorder: bool = False):
-    from embbench import runner
-    from embbench.backends import load_encoder
-    from embbench.cache import DiskCache
+    from embbench.encode.backends import load_encoder
+    from embbench.encode.cache import DiskCache
+    from embbench.run import runner
 
     made = {}
     real_load = runner.load_encoder
@@ -125,7 +125,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="whole datasets in the shared/data layout instead of tasks/data")
     args = ap.parse_args()
 
-    from embbench.config import ModelSpec, load_tasks
+    from embbench.spec.config import ModelSpec, load_tasks
     from tests.conftest import minilm_path
 
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:

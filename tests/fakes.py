@@ -9,8 +9,8 @@ With such vectors the usual similarities are exact fractions: two texts with key
 dot = |S ∩ T|, cosine = |S ∩ T| / sqrt(|S| * |T|), squared Euclidean distance = |S △ T| and
 Manhattan distance = |S △ T| (symmetric difference).
 
-`KeywordEncoder` also satisfies the `embbench.backends.Encoder` protocol (the prompt is prepended to the text
-before keyword matching), so it can stand in for a model behind `embbench.embed.Embedder`.
+`KeywordEncoder` also satisfies the `embbench.encode.backends.Encoder` protocol (the prompt is prepended to the text
+before keyword matching), so it can stand in for a model behind `embbench.encode.embedder.Embedder`.
 
 `make_embed(encoder, prompts)` returns the `embed(texts, role)` callable that category modules receive; it
 records every call (role and texts), and may prepend a per-role prompt (keys "query", "document", None).
@@ -59,7 +59,7 @@ class KeywordEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self.vector(prompt + t) for t in texts])
 
-    # the rest of embbench.backends.Encoder
+    # the rest of embbench.encode.backends.Encoder
     def identity(self) -> dict[str, Any]:
         return {"backend": "fake-keyword", "name": self.name, "vocab": list(self.vocab)}
 

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 from embbench import categories
-from embbench.backends import Encoder, Ranker, load_encoder
-from embbench.config import ModelSpec, load_task
+from embbench.encode.backends import Encoder, Ranker, load_encoder
 from embbench.errors import UserError
 from embbench.results import result_path
-from embbench.runner import resolve_params, run
+from embbench.run.runner import resolve_params, run
+from embbench.spec.config import ModelSpec, load_task
 
 TASKS = Path(__file__).resolve().parents[1] / "tasks"
 

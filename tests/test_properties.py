@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from embbench import categories
 from embbench.categories.classification import undersample
 from embbench.categories.retrieval import score_run
-from embbench.config import TaskSpec
 from embbench.errors import UserError
+from embbench.spec.config import TaskSpec
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

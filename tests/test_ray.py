@@ -24,7 +24,7 @@ from tests.test_cli import MINILM, TASKS, cli, make_data, make_tasks, write_mode
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'embbench[ray]')")
 
-KILL_ENV = "EMBBENCH_TEST_RAY_KILL"  # embbench.distributed: the worker that deletes this file exits at once
+KILL_ENV = "EMBBENCH_TEST_RAY_KILL"  # embbench.run.ray: the worker that deletes this file exits at once
 MODELS = [
     {"name": "minilm", "model": MINILM, "max_seq_length": 64},
     {"name": "minilm32", "model": MINILM, "max_seq_length": 32, "batch_size": 8},
@@ -139,7 +139,7 @@ def test_local_run_never_imports_ray(setup: Setup, tmp_path: Path) -> None:
         rc = main(["run", "--models", {str(setup.models)!r}, "--tasks", {str(setup.task_dir)!r},
                    "--output", {str(tmp_path / "out")!r}, "--no-speed", "--no-cache"])
         assert rc == 0, rc
-        assert "ray" not in sys.modules and "embbench.distributed" not in sys.modules, "ray imported"
+        assert "ray" not in sys.modules and "embbench.run.ray" not in sys.modules, "ray imported"
         sys.modules["ray"] = None  # as if Ray were not installed
         rc = main(["run", "--models", {str(setup.models)!r}, "--tasks", {str(setup.task_dir)!r},
                    "--output", {str(tmp_path / "out")!r}, "--executor", "ray"])

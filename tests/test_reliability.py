@@ -27,8 +27,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import numpy as np
 import pytest
 
-from embbench.backends import BACKENDS
-from embbench.cache import DiskCache, SegmentStore
+from embbench.encode.backends import BACKENDS
+from embbench.encode.cache import DiskCache, SegmentStore
 from embbench.results import load_results
 from tests.test_cli import (
     MINILM,
@@ -227,7 +227,7 @@ def test_two_runs_at_once_share_cache_and_output(suite: Suite, tmp_path: Path) -
 HAMMER = """
 import sys
 from pathlib import Path
-from embbench.report import _write_text
+from embbench.report.model import _write_text
 from embbench.results import write_json_atomic
 folder, tag = Path(sys.argv[1]), sys.argv[2]
 for i in range(300):
@@ -533,7 +533,7 @@ def test_non_utf8_data_is_a_one_line_error(suite: Suite, tmp_path: Path, kind: s
 def test_gzipped_jsonl_reads_as_the_plain_file_and_a_truncated_one_is_one_line(suite: Suite, tmp_path: Path) -> None:
     import gzip
 
-    from embbench.data import find_split_file, read_records
+    from embbench.data.files import find_split_file, read_records
 
     rows = [{"sentence1": f"кот {i}", "sentence2": f"пёс {i}", "score": i % 5} for i in range(40)]
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embbench import charts, report, tables
 from embbench.cli import main
-from embbench.diff import diff_runs, render
+from embbench.report import charts, tables
+from embbench.report import model as report
+from embbench.report.diff import diff_runs, render
 
 ROOT = Path(__file__).resolve().parents[1]
 RESAMPLES = 200
@@ -85,7 +86,7 @@ def degrade(items: dict, share: float, seed: int) -> dict:
 
 
 def score_of(items: dict) -> float:
-    from embbench.stats import point_estimate
+    from embbench.report.stats import point_estimate
 
     return point_estimate(items)
 
@@ -393,7 +394,7 @@ def test_ties_and_best_are_marked(suite: tuple[Path, list[Path]]) -> None:
 def test_borda_ranks_in_summary(suite: tuple[Path, list[Path]]) -> None:
     output, _ = suite
     js = json.loads(read(output, "leaderboard.json"))
-    from embbench.stats import borda_ranks
+    from embbench.report.stats import borda_ranks
 
     scores: dict[str, dict[str, float | None]] = {}
     for r in js["results"]:

@@ -5,7 +5,7 @@ What runs here without the Hugging Face hub, and what it proves:
 
 - (a) the task files against mteb's own MTEB(rus, v1) and MTEB(rus, v1.1) objects (installed mteb): names, dataset
   paths and revisions, splits, subsets, main scores, protocol attributes, and that the generator sees no drift;
-- (b) the loading path (embbench.hub -> mteb's task class -> load_data -> conversion) on tiny local datasets in the
+- (b) the loading path (embbench.data.hub -> mteb's task class -> load_data -> conversion) on tiny local datasets in the
   Hub's layout (tests/fixtures/hub, made by make_fixtures.py): the real task files are used with only hub.path
   pointed at the fixture, so configs, subsets, splits, mteb's transforms (renames, stratified subsampling, fast
   loading by language, ignore_identical_ids, top_ranked) and the conversion are exercised;
@@ -37,11 +37,12 @@ import yaml
 pytest.importorskip("mteb")
 pytest.importorskip("datasets")
 
-from embbench import categories, hub
+from embbench import categories
 from embbench.cli import main
-from embbench.config import ModelSpec, find_task_files, load_task
+from embbench.data import hub
 from embbench.errors import UserError
-from embbench.published import load_published, published_records, with_published
+from embbench.report.published import load_published, published_records, with_published
+from embbench.spec.config import ModelSpec, find_task_files, load_task
 from tests.conftest import REPO, TASKS, minilm_path
 
 FIXTURES = REPO / "tests" / "fixtures" / "hub"
@@ -348,7 +349,7 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str
     import datasets
     import mteb
 
-    from embbench.runner import run
+    from embbench.run.runner import run
     from tests.parity.mteb_reference import load_model
 
     datasets.config.HF_DATASETS_CACHE = tmp_path_factory.getbasetemp() / "hf-datasets"
@@ -457,9 +458,9 @@ def test_only_unreachable_tasks_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_published_rows_render_beside_the_model(offline_run: tuple[int, str, Path]) -> None:
-    from embbench.report import build_report
+    from embbench.report.model import build_report
+    from embbench.report.tables import csv_wide, markdown
     from embbench.results import load_results
-    from embbench.tables import csv_wide, markdown
 
     _, _, out = offline_run
     records = with_published(load_results(out))
@@ -515,7 +516,7 @@ def test_report_hook_adds_published_rows_by_itself(offline_run: tuple[int, str, 
     """Once report.build_report calls with_published (the hook), `embbench report` shows the rows with no warnings."""
     import inspect
 
-    from embbench import report
+    from embbench.report import model as report
 
     if "with_published" not in inspect.getsource(report.build_report):
         pytest.skip("the published-rows hook is not in embbench/report.py yet")

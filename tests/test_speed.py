@@ -1,4 +1,4 @@
-"""Speed probe (embbench.speed, embbench.hardware) and truncation accounting, on the real packaged MiniLM.
+"""Speed probe (embbench.speed.probe, embbench.speed.hardware) and truncation accounting, on the real packaged MiniLM.
 
 Sizes are tiny (a few passages and queries) so the whole file runs in seconds; the numbers are checked for sanity,
 not for speed.
@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embbench import speed
-from embbench.backends.sentence_transformers import SentenceTransformerEncoder
-from embbench.cache import DiskCache
-from embbench.config import ModelSpec, TaskSpec, load_task
-from embbench.embed import Embedder
-from embbench.runner import run
+from embbench.encode.backends.sentence_transformers import SentenceTransformerEncoder
+from embbench.encode.cache import DiskCache
+from embbench.encode.embedder import Embedder
+from embbench.run.runner import run
+from embbench.spec.config import ModelSpec, TaskSpec, load_task
+from embbench.speed import probe as speed
 
 from .conftest import TASKS, minilm_path
 from .fakes import KeywordEncoder

@@ -1,4 +1,4 @@
-"""Bootstrap intervals, paired tests, Borda ranks and ties (embbench.stats) on synthetic per-item detail."""
+"""Bootstrap intervals, paired tests, Borda ranks and ties (embbench.report.stats) on synthetic per-item detail."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score
 
-from embbench import stats
+from embbench.report import stats
 
 B = 400  # resamples: enough for stable intervals, fast
 

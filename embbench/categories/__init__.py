@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-from ..config import CATEGORIES
+from embbench.spec.config import CATEGORIES
 
 NAMES = CATEGORIES  # the one list of category names lives in config
 

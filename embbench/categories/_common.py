@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import UserError
+from embbench.errors import UserError
 
 Role = Literal["query", "document"] | None
 Embed = Callable[[Sequence[str], Role], np.ndarray]

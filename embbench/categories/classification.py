@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import TaskSpec
-from ..data import fingerprint, label, read_split, require_min_per_class, text
-from ._common import Embed
+from embbench.categories._common import Embed
+from embbench.data.files import fingerprint, label, read_split, require_min_per_class, text
+from embbench.spec.config import TaskSpec
 
 MAIN_METRIC = "accuracy"
 DEFAULTS: dict[str, Any] = {"n_experiments": 10, "samples_per_label": 8, "seed": 42, "max_iter": 100}
@@ -35,7 +35,7 @@ class Data:
 def load(task: TaskSpec) -> Data:
     """Read train/test files with columns text, label."""
     if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from ..hub import load as load_hub
+        from embbench.data.hub import load as load_hub
 
         return load_hub(task)
     cols = {"text": text, "label": label}
@@ -44,7 +44,7 @@ def load(task: TaskSpec) -> Data:
     train_labels = [r["label"] for r in train]
     require_min_per_class(train_labels, 2, train_path)
     if len(set(train_labels)) < 2:
-        from ..errors import UserError
+        from embbench.errors import UserError
 
         raise UserError(train_path, "only one class in the training data", field="label", fix="add other classes")
     return Data(

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import TaskSpec
-from ..data import fingerprint, label, read_split, text
-from ..errors import UserError
-from ._common import Embed
+from embbench.categories._common import Embed
+from embbench.data.files import fingerprint, label, read_split, text
+from embbench.errors import UserError
+from embbench.spec.config import TaskSpec
 
 MAIN_METRIC = "v_measure"
 DEFAULTS: dict[str, Any] = {
@@ -40,7 +40,7 @@ class Data:
 def load(task: TaskSpec) -> Data:
     """Read the eval file with columns text, label."""
     if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from ..hub import load as load_hub
+        from embbench.data.hub import load as load_hub
 
         return load_hub(task)
     path, rows = read_split(task.data, task.eval_split, {"text": text, "label": label})

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import TaskSpec
-from ..data import fingerprint, label_list, read_split, text
-from ..errors import UserError
-from ._common import Embed
+from embbench.categories._common import Embed
+from embbench.data.files import fingerprint, label_list, read_split, text
+from embbench.errors import UserError
+from embbench.spec.config import TaskSpec
 
 MAIN_METRIC = "accuracy"
 DEFAULTS: dict[str, Any] = {
@@ -43,7 +43,7 @@ class Data:
 def load(task: TaskSpec) -> Data:
     """Read train/test files with columns text, labels."""
     if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from ..hub import load as load_hub
+        from embbench.data.hub import load as load_hub
 
         return load_hub(task)
     cols = {"text": text, "labels": label_list}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import TaskSpec
-from ..data import fingerprint, read_split, text, text_list
-from ..errors import UserError
-from ._common import Embed, Ranker
-from .retrieval import Qrels, Run, score_run_items, similarity_matrix
+from embbench.categories._common import Embed, Ranker
+from embbench.categories.retrieval import Qrels, Run, score_run_items, similarity_matrix
+from embbench.data.files import fingerprint, read_split, text, text_list
+from embbench.errors import UserError
+from embbench.spec.config import TaskSpec
 
 MAIN_METRIC = "map_at_1000"
 TOP_K = 1000
@@ -34,7 +34,7 @@ class Data:
 def load(task: TaskSpec) -> Data:
     """Read {query, positive: [...], negative: [...]} rows; identical candidate texts share one document id."""
     if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from ..hub import load as load_hub
+        from embbench.data.hub import load as load_hub
 
         return load_hub(task)
     path, rows = read_split(task.data, task.eval_split, {"query": text, "positive": text_list, "negative": text_list})

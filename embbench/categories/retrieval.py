@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import TaskSpec
-from ..data import fingerprint, read_records, text
-from ..errors import UserError
-from ._common import Embed, Ranker
+from embbench.categories._common import Embed, Ranker
+from embbench.data.files import fingerprint, read_records, text
+from embbench.errors import UserError
+from embbench.spec.config import TaskSpec
 
 MAIN_METRIC = "ndcg_at_10"
 K_VALUES = (1, 3, 5, 10, 20, 100, 1000)
@@ -98,10 +98,10 @@ def read_qrels(path: Path) -> Qrels:
 def load(task: TaskSpec) -> Data:
     """Read corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR layout); every qrels id must exist."""
     if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from ..hub import load as load_hub
+        from embbench.data.hub import load as load_hub
 
         return load_hub(task)
-    from ..data import find_split_file
+    from embbench.data.files import find_split_file
 
     corpus_path = find_split_file(task.data, "corpus")
     queries_path = find_split_file(task.data, "queries")

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import TaskSpec
-from ..data import fingerprint, number, read_split, text
-from ..errors import UserError
-from ._common import Embed, pairwise_cosine, pairwise_similarity
+from embbench.categories._common import Embed, pairwise_cosine, pairwise_similarity
+from embbench.data.files import fingerprint, number, read_split, text
+from embbench.errors import UserError
+from embbench.spec.config import TaskSpec
 
 MAIN_METRIC = "cosine_spearman"
 DEFAULTS: dict[str, Any] = {"similarity_fn": "cosine"}
@@ -34,7 +34,7 @@ class Data:
 def load(task: TaskSpec) -> Data:
     """Read the eval file with columns sentence1, sentence2, score; scores must lie in score_range."""
     if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from ..hub import load as load_hub
+        from embbench.data.hub import load as load_hub
 
         return load_hub(task)
     path, rows = read_split(task.data, task.eval_split, {"sentence1": text, "sentence2": text, "score": number})

@@ -2,7 +2,7 @@
 
     python tasks/rumteb-lite/agreement.py
 
-Uses only the published per-task scores (embbench/data/published_rumteb.json): each model's mean over the lite
+Uses only the published per-task scores (embbench/resources/published_rumteb.json): each model's mean over the lite
 tasks against its Mean (Task) and Mean (TaskType) over MTEB(rus, v1.1) (and v1), Spearman's rho and Kendall's tau
 over the models. The lite tasks are full ruMTEB tasks (nothing is capped), so a lite run scores exactly these
 per-task numbers; what this cannot show is how far a re-run here drifts from the published numbers.
@@ -29,7 +29,7 @@ def agreement(exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """Spearman and Kendall between the lite mean and the full means, over the published reference models."""
     from scipy.stats import kendalltau, spearmanr
 
-    from embbench.published import load_published
+    from embbench.report.published import load_published
 
     doc = load_published()
     lite = lite_tasks()

@@ -16,9 +16,9 @@ import pytest
 
 pytest.importorskip("mteb")
 
-from embbench.config import CATEGORIES, ModelSpec, TaskSpec
-from embbench.embed import Embedder
-from embbench.runner import evaluate_task, load_data
+from embbench.encode.embedder import Embedder
+from embbench.run.runner import evaluate_task, load_data
+from embbench.spec.config import CATEGORIES, ModelSpec, TaskSpec
 from tests.conftest import TASKS, minilm_path
 from tests.parity.mteb_reference import jsonl_lines, mteb_scores
 
@@ -77,7 +77,7 @@ DATASETS = discover(DATA_ROOT)
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    from embbench.backends import load_encoder
+    from embbench.encode.backends import load_encoder
 
     encoder = load_encoder(ModelSpec(name="minilm", model=minilm_path()))
     return Embedder(encoder, None, None, name="minilm")  # in-memory store: vectors shared across datasets

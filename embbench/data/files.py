@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from embbench.errors import UserError
 
 FORMATS = (".jsonl", ".jsonl.gz", ".csv", ".parquet")
 

@@ -6,8 +6,8 @@ import base64
 from html import escape
 from typing import Any
 
-from .report import NA, SPEED_COLUMNS, TIE, fmt
-from .tables import cell_value, legend, prompts_text, revision_text
+from embbench.report.model import NA, SPEED_COLUMNS, TIE, fmt
+from embbench.report.tables import cell_value, legend, prompts_text, revision_text
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1b1b1b;max-width:1600px}

@@ -7,8 +7,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..config import ModelSpec
-from ..errors import UserError
+from embbench.errors import UserError
+from embbench.spec.config import ModelSpec
 
 
 @runtime_checkable
@@ -22,7 +22,7 @@ class Encoder(Protocol):
       int or None): the length beyond which the model truncates. With both, each result records
       ``truncation: {max_tokens, share_truncated, tokens_per_1000_chars, texts}`` (embed.Embedder.count) and the
       speed probe reports tokens/s. Counting should not need the model's weights (a cached run never loads them).
-    - ``load_seconds`` (float or None): model load time, for the speed file (embbench.speed).
+    - ``load_seconds`` (float or None): model load time, for the speed file (embbench.speed.probe).
     - ``n_params`` (int or a method returning one): parameter count, when the encoder is no torch module.
     """
 
@@ -63,11 +63,11 @@ class Ranker(Protocol):
 
 
 BACKENDS = {
-    "sentence-transformers": "embbench.backends.sentence_transformers:SentenceTransformerEncoder",
-    "openai": "embbench.backends.openai_api:OpenAIEmbeddingsEncoder",
-    "bm25": "embbench.backends.bm25:BM25Ranker",
-    "navec": "embbench.backends.static:StaticEncoder",
-    "model2vec": "embbench.backends.static:StaticEncoder",
+    "sentence-transformers": "embbench.encode.backends.sentence_transformers:SentenceTransformerEncoder",
+    "openai": "embbench.encode.backends.openai_api:OpenAIEmbeddingsEncoder",
+    "bm25": "embbench.encode.backends.bm25:BM25Ranker",
+    "navec": "embbench.encode.backends.static:StaticEncoder",
+    "model2vec": "embbench.encode.backends.static:StaticEncoder",
 }
 
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import UserError
+from embbench.errors import UserError
 
 if TYPE_CHECKING:  # --- hub tasks (ruMTEB suite) ---
-    from .hub import HubSource
+    from embbench.data.hub import HubSource
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 CATEGORIES = (
@@ -162,7 +162,7 @@ def load_task(path: Path) -> TaskSpec:
     # --- hub tasks (ruMTEB suite): begin ---
     hub = mteb_task = None
     if "hub" in raw:
-        from .hub import parse_hub
+        from embbench.data.hub import parse_hub
 
         if "data" in raw:
             raise UserError(path, "give either 'data' or 'hub', not both", field="hub")
@@ -246,7 +246,7 @@ def find_suite(name: str) -> Path:
     """The folder of a named suite: tasks/<name> under the working directory, else in the embbench checkout."""
     if not NAME_RE.match(name) or name in {".", ".."}:
         raise UserError("--suite", f"'{name}' is not a suite name", fix="e.g. --suite rumteb")
-    for root in (Path("tasks"), Path(__file__).resolve().parents[1] / "tasks"):
+    for root in (Path("tasks"), Path(__file__).resolve().parents[2] / "tasks"):
         if (root / name / SUITE_FILE).is_file():
             return root / name
     raise UserError("--suite", f"no suite '{name}' (no tasks/{name}/{SUITE_FILE})", fix="e.g. --suite rumteb")
@@ -327,7 +327,7 @@ def load_models(path: Path) -> list[ModelSpec]:
                 where, f"model name '{name}' is used twice", field="name", fix="give each model a unique name"
             )
         seen.add(name)
-        from .presets import apply_preset  # local import: presets import config types
+        from embbench.spec.presets import apply_preset  # local import: presets import config types
 
         entry = apply_preset(dict(entry), where)
         if entry.get("model") is None and entry.get("backend") in BACKEND_DEFAULT_MODEL:

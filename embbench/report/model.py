@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import stats
-from .config import CATEGORIES
-from .published import with_published  # ruMTEB reference rows "<model> (published)"
-from .results import load_results, write_json_atomic
+from embbench.report import stats
+from embbench.report.published import with_published  # ruMTEB reference rows "<model> (published)"
+from embbench.results import load_results, write_json_atomic
+from embbench.spec.config import CATEGORIES
 
 LABEL = {
     "classification": "Classification",
@@ -459,7 +459,7 @@ def build_report(
 
 
 def _pareto(speed: dict[str, float | None], quality: dict[str, float | None]) -> set[str]:
-    from .charts import pareto_front
+    from embbench.report.charts import pareto_front
 
     pts = [(m, speed[m], quality.get(m)) for m in speed]
     return set(pareto_front([(m, s, q) for m, s, q in pts if s is not None and q is not None]))
@@ -473,8 +473,8 @@ def write_reports(
 ) -> list[Path]:
     """Render leaderboard.md, .csv (tidy), _wide.csv, .json, .html and the charts under output from
     output/results (and output/speed). Returns the paths written."""
-    from . import charts as charts_mod
-    from .tables import csv_tidy, csv_wide, markdown
+    from embbench.report import charts as charts_mod
+    from embbench.report.tables import csv_tidy, csv_wide, markdown
 
     output.mkdir(parents=True, exist_ok=True)
     report = build_report(output, n_resamples=n_resamples, seed=seed)
@@ -498,7 +498,7 @@ def write_reports(
     write_json_atomic(js, report)
     written = [md, tidy, wide, js, *written]
     if html:
-        from .html import render
+        from embbench.report.html import render
 
         page = output / "leaderboard.html"
         _write_text(page, render(report, svgs))

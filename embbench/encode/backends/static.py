@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ModelSpec
-from ..errors import ModelLoadError, ModelUnavailable, UserError, missing_extra
-from .bm25 import check_options
+from embbench.encode.backends.bm25 import check_options
+from embbench.errors import ModelLoadError, ModelUnavailable, UserError, missing_extra
+from embbench.spec.config import ModelSpec
 
 NAVEC_DEFAULT = "pkg://natasha/data/emb/navec_news_v1_1B_250K_300d_100q.tar"
 NAVEC_TOKENIZER = "navec-ru-1"  # bump when NavecVectors.ids() changes
@@ -183,7 +183,7 @@ class StaticEncoder:
                     field="model",
                     fix="give a hub id (e.g. minishlab/potion-base-8M) or a local folder",
                 )
-            from .sentence_transformers import resolve_location
+            from embbench.encode.backends.sentence_transformers import resolve_location
 
             self.path, self.model_id, self.revision = resolve_location(spec)
         else:

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .report import NA, SPEED_COLUMNS, TIE, fmt
+from embbench.report.model import NA, SPEED_COLUMNS, TIE, fmt
 
 # ------------------------------------------------------------------------------------------ cells
 

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UserError, missing_extra
+from embbench.errors import UserError, missing_extra
 
 if TYPE_CHECKING:
-    from .config import TaskSpec
+    from embbench.spec.config import TaskSpec
 
 REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
 MTEB_PIN = "2.26.24"  # the mteb release the task files in tasks/rumteb were generated from
@@ -265,7 +265,7 @@ def _mteb_version() -> str:
 
 def convert(category: str, mt: Any, subset: str, split: str, where: Path | str = "hub") -> Any:
     """One split of a loaded mteb task as the category's Data."""
-    from . import categories
+    from embbench import categories
 
     module = categories.get(category)
     if category in ("retrieval", "reranking"):

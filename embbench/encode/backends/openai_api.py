@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ModelSpec
-from ..errors import ModelLoadError, ModelUnavailable, UserError
+from embbench.errors import ModelLoadError, ModelUnavailable, UserError
+from embbench.spec.config import ModelSpec
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ModelSpec
-from ..errors import ModelLoadError, ModelUnavailable, UserError
+from embbench.errors import ModelLoadError, ModelUnavailable, UserError
+from embbench.spec.config import ModelSpec
 
 
 def _folder_hash(folder: Path) -> str:
@@ -234,7 +234,7 @@ class SentenceTransformerEncoder:
                 self.batch_size = max(1, self.batch_size // 2)
                 warnings.warn(f"out of memory: retrying with batch_size={self.batch_size}", stacklevel=2)
 
-    # --- token accounting (embbench.speed / truncation in results): begin ---------------------------------------
+    # --- token accounting (embbench.speed.probe / truncation in results): begin ---------------------------------------
     @property
     def max_tokens(self) -> int | None:
         """The model's max_seq_length: inputs longer than this many tokens are truncated."""

@@ -3,7 +3,7 @@
 The embedding seam stays the one seam: a model's tasks run on the driver exactly as locally (embed.Embedder,
 the cache, the result files), with a `RayPoolEncoder` as the model's encoder. Its encode() cuts the texts into
 chunks and spreads them over a pool of Ray actors (`EncoderActor`), each of which loads the model once through
-embbench.backends.load_encoder; the vectors come back to the driver as float32. Several models run at once (a
+embbench.encode.backends.load_encoder; the vectors come back to the driver as float32. Several models run at once (a
 thread per model, each with its own pool), so a small and a large model can share a node or a GPU
 (`num_gpus: 0.5` in models.yaml).
 
@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from .backends import Ranker, load_encoder
-from .config import ModelSpec, TaskSpec
-from .embed import BadVectors
-from .errors import ModelLoadError, UserError
+from embbench.encode.backends import Ranker, load_encoder
+from embbench.encode.embedder import BadVectors
+from embbench.errors import ModelLoadError, UserError
+from embbench.spec.config import ModelSpec, TaskSpec
 
 Log = Callable[[str], None]
 
@@ -139,7 +139,7 @@ class EncoderActor:
 
     def speed(self, name: str) -> tuple[dict[str, Any], list[str]]:
         """The speed probe on this worker's hardware: (the speed record, its log lines)."""
-        from .speed import measure, speed_path
+        from embbench.speed.probe import measure, speed_path
 
         lines: list[str] = []
         with tempfile.TemporaryDirectory() as tmp:
@@ -435,8 +435,8 @@ def run_ray(
     workers: int | None = None,
 ) -> Any:
     """runner.run over a Ray cluster: a thread per model, each with its own pool; returns one RunSummary."""
-    from .runner import RunSummary, load_data, run, stderr_log
-    from .speed import probe_model, speed_path, wants_probe
+    from embbench.run.runner import RunSummary, load_data, run, stderr_log
+    from embbench.speed.probe import probe_model, speed_path, wants_probe
 
     log = log or stderr_log
     ray, started = connect(address, log)
@@ -516,8 +516,8 @@ def run_ray(
 
 def ray_probe(spec: ModelSpec, enc: RayPoolEncoder, output: Path, summary: Any, log: Log) -> None:
     """speed.probe_model's bookkeeping around a probe run by a worker; the driver writes the speed file."""
-    from .results import write_json_atomic
-    from .speed import speed_path
+    from embbench.results import write_json_atomic
+    from embbench.speed.probe import speed_path
 
     try:
         record, lines = enc.speed()

@@ -1,7 +1,8 @@
 """Public ruMTEB scores as result records, so reports show them as rows marked "(published)" beside the user's models.
 
-The scores (``embbench/data/published_rumteb.json``) are the main score per task of reference models, recomputed from
-embeddings-benchmark/results the way mteb's leaderboard aggregates them (the JSON names the commit and the method).
+The scores (``embbench/resources/published_rumteb.json``) are the main score per task of reference models,
+recomputed from embeddings-benchmark/results the way mteb's leaderboard aggregates them (the JSON names the commit
+and the method).
 A published record has the shape of a result file (model, task, category, main_metric, main_score, applicable,
 items, ...) with ``published: true`` and no per-item detail, so it gets no confidence interval and takes no part in
 ties with the best model.
@@ -22,7 +23,7 @@ DATA_FILE = "published_rumteb.json"
 @functools.lru_cache(maxsize=1)
 def load_published() -> dict[str, Any]:
     """The published-scores document (package data)."""
-    return json.loads(resources.files("embbench").joinpath("data", DATA_FILE).read_text(encoding="utf-8"))
+    return json.loads(resources.files("embbench").joinpath("resources", DATA_FILE).read_text(encoding="utf-8"))
 
 
 def published_records(tasks: Iterable[str] | None = None, models: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -11,10 +11,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ._faults import hit as _fault_point
-from .backends import Encoder
-from .cache import DiskCache
-from .prompts import Role, resolve_prompt
+from embbench._faults import hit as _fault_point
+from embbench.encode.backends import Encoder
+from embbench.encode.cache import DiskCache
+from embbench.spec.prompts import Role, resolve_prompt
 
 
 class BadVectors(Exception):

@@ -8,7 +8,7 @@
 - latency: one query at a time (batch 1) over a fixed set of real questions (tydiqa_goldp_ru's queries), p50/p95;
 - peak process RSS during the probe (and torch's peak allocated CUDA memory on a GPU), model load time, parameter
   count, embedding dimension and the float32 index size per 1M documents;
-- the hardware/software fingerprint (`embbench.hardware`), so numbers from different machines are not mixed.
+- the hardware/software fingerprint (`embbench.speed.hardware`), so numbers from different machines are not mixed.
 
 Passages are sorted longest first and cut into batches of `batch_size` (as sentence-transformers does inside one
 encode call), so every backend is timed on the same batches. The result goes to `<output>/speed/<model>.json`.
@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from . import hardware
-from .data import find_split_file, read_records
-from .errors import UserError
-from .results import write_json_atomic
+from embbench.data.files import find_split_file, read_records
+from embbench.errors import UserError
+from embbench.results import write_json_atomic
+from embbench.speed import hardware
 
 PASSAGE_CHARS = (400, 1500)  # RAG chunk lengths kept for the throughput sample
 CPU_SIZES = (128, 50)  # (passages, queries) on CPU: the probe stays short on a laptop
@@ -70,7 +70,7 @@ def speed_path(output: Path, model: str) -> Path:
 
 def builtin_data_dir() -> Path:
     """tasks/data of the embbench checkout (next to the package), else ./tasks/data."""
-    for root in (Path(__file__).resolve().parents[1], Path.cwd()):
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
         data = root / "tasks" / "data"
         if (data / "retrieval" / "tydiqa_goldp_ru" / "queries.jsonl").is_file():
             return data
@@ -365,7 +365,7 @@ def measure(
     The passages get the model's retrieval document prompt and the queries its query prompt (as in a RAG index and
     at query time), resolved from `prompts` (models.yaml) or the model's own saved prompts.
     """
-    from .prompts import resolve_prompt
+    from embbench.spec.prompts import resolve_prompt
 
     ensure_loaded(encoder)
     busy = busy_warning()
@@ -402,7 +402,7 @@ def wants_probe(spec: Any, output: Path, force: bool) -> bool:
     """A model gets a probe unless its speed file exists (without force) or its backend cannot encode (BM25)."""
     if not force and speed_path(output, spec.name).is_file():
         return False
-    from .backends import BACKENDS
+    from embbench.encode.backends import BACKENDS
 
     target = BACKENDS.get(spec.backend)
     if target is None:
@@ -423,7 +423,7 @@ def probe_model(
     n_queries: int | None = None,
 ) -> None:
     """Probe one loaded model and write its speed file; a failure is recorded as task 'speed', never raised."""
-    from .errors import ModelLoadError
+    from embbench.errors import ModelLoadError
 
     if not callable(getattr(encoder, "encode", None)):
         return
@@ -462,9 +462,9 @@ def run_speed(
     n_queries: int | None = None,
 ) -> Any:
     """`embbench speed`: the probe alone for every model (no tasks, no cache); returns a runner.RunSummary."""
-    from .backends import load_encoder
-    from .errors import ModelUnavailable
-    from .runner import RunSummary, stderr_log
+    from embbench.encode.backends import load_encoder
+    from embbench.errors import ModelUnavailable
+    from embbench.run.runner import RunSummary, stderr_log
 
     log = log or stderr_log
     summary = RunSummary()

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ModelSpec
-from ..errors import UserError, missing_extra
+from embbench.errors import UserError, missing_extra
+from embbench.spec.config import ModelSpec
 
 TOKENIZER_VERSION = "ru-1"  # bump when tokenise() changes what it returns
 WORD = re.compile(r"\w+")

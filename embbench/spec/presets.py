@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from embbench.errors import UserError
 
 E5 = {"query": "query: ", "document": "passage: "}
 

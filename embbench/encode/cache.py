@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._faults import hit as _fault_point
+from embbench._faults import hit as _fault_point
 
 KEY_BYTES = 32
 

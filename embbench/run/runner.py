@@ -13,17 +13,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import categories
-from .backends import Ranker, load_encoder
-from .cache import DiskCache
-from .categories._common import merge_params
-from .config import ModelSpec, TaskSpec
-from .data import MissingDataFile
-from .embed import BadVectors, Embedder
-from .errors import ModelLoadError, ModelUnavailable, UserError
-from .hub import TaskUnavailable, split_aware  # hub tasks (ruMTEB suite)
-from .results import result_path, versions, write_json_atomic
-from .speed import probe_model, speed_path, wants_probe
+from embbench import categories
+from embbench.categories._common import merge_params
+from embbench.data.files import MissingDataFile
+from embbench.data.hub import TaskUnavailable, split_aware  # hub tasks (ruMTEB suite)
+from embbench.encode.backends import Ranker, load_encoder
+from embbench.encode.cache import DiskCache
+from embbench.encode.embedder import BadVectors, Embedder
+from embbench.errors import ModelLoadError, ModelUnavailable, UserError
+from embbench.results import result_path, versions, write_json_atomic
+from embbench.spec.config import ModelSpec, TaskSpec
+from embbench.speed.probe import probe_model, speed_path, wants_probe
 
 Log = Callable[[str], None]
 ALL_TASKS = "*"  # the task of a failure that stopped a model before or during its tasks

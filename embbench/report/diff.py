@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import stats
-from .errors import UserError
-from .report import CONFIG_FIELDS, fmt, load_speed, machine_id, rnd
-from .results import load_results
+from embbench.errors import UserError
+from embbench.report import stats
+from embbench.report.model import CONFIG_FIELDS, fmt, load_speed, machine_id, rnd
+from embbench.results import load_results
 
 ALPHA = 0.05
 
