@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from embbench._faults import hit as _fault_point
+from embbench._io import atomic_write_json, dist_version
 from embbench.errors import UserError
 
 LIBRARIES = (
@@ -34,10 +31,7 @@ def versions() -> dict[str, str]:
 
 
 def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    return dist_version(dist) or "not installed"
 
 
 def result_path(output: Path, model: str, task: str) -> Path:
@@ -49,29 +43,13 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     """Write via a temporary file and rename, so a crash never leaves a torn file; a failed write (disk full,
     read-only folder) is a one-line UserError that stops the run, keeping the files written before."""
     try:
-        _write_json_atomic(path, payload)
+        atomic_write_json(path, payload, fault="result_write")  # test-only kill point (embbench/_faults.py)
     except OSError as exc:
         raise UserError(
             path,
             f"cannot write ({exc.strerror or exc})",
             fix="free disk space or make the folder writable, then re-run: results already written are kept",
         ) from None
-
-
-def _write_json_atomic(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, ensure_ascii=False, indent=2, sort_keys=False, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        _fault_point("result_write")  # test-only kill point (embbench/_faults.py)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_results(output: Path) -> list[dict[str, Any]]:

@@ -227,7 +227,7 @@ def test_two_runs_at_once_share_cache_and_output(suite: Suite, tmp_path: Path) -
 HAMMER = """
 import sys
 from pathlib import Path
-from embbench.report.model import _write_text
+from embbench._io import atomic_write_text as _write_text
 from embbench.results import write_json_atomic
 folder, tag = Path(sys.argv[1]), sys.argv[2]
 for i in range(300):

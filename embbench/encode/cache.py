@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from embbench._faults import hit as _fault_point
+from embbench._io import atomic_write
 
 KEY_BYTES = 32
 
@@ -32,19 +32,6 @@ def default_root() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "embbench"
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class SegmentStore:
@@ -99,9 +86,9 @@ class SegmentStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         seg = f"{time.time_ns():x}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
-        _atomic_write(self.folder / f"{seg}.npy", lambda fh: np.save(fh, vecs))
+        atomic_write(self.folder / f"{seg}.npy", lambda fh: np.save(fh, vecs))
         _fault_point("cache_write")  # test-only kill point (embbench/_faults.py)
-        _atomic_write(self.folder / f"{seg}.keys", lambda fh: fh.write(b"".join(keys)))
+        atomic_write(self.folder / f"{seg}.keys", lambda fh: fh.write(b"".join(keys)))
         self.segments.add(seg)
         for row, k in enumerate(keys):
             self.index.setdefault(k, (seg, row))
@@ -121,7 +108,7 @@ class DiskCache:
         meta = self._meta(folder) or {"identity": identity, "model_key": model_key, "names": []}
         if name not in meta["names"]:
             meta["names"] = sorted({*meta["names"], name})
-            _atomic_write(meta_path, lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode()))
+            atomic_write(meta_path, lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode()))
         return SegmentStore(folder)
 
     @staticmethod

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from embbench._io import atomic_write_text
 from embbench.report import stats
 from embbench.report.published import with_published  # ruMTEB reference rows "<model> (published)"
 from embbench.results import load_results, write_json_atomic
@@ -492,29 +491,15 @@ def write_reports(
         output / "leaderboard_wide.csv",
         output / "leaderboard.json",
     )
-    _write_text(md, markdown(report))
-    _write_text(tidy, csv_tidy(report))
-    _write_text(wide, csv_wide(report))
+    atomic_write_text(md, markdown(report))
+    atomic_write_text(tidy, csv_tidy(report))
+    atomic_write_text(wide, csv_wide(report))
     write_json_atomic(js, report)
     written = [md, tidy, wide, js, *written]
     if html:
         from embbench.report.html import render
 
         page = output / "leaderboard.html"
-        _write_text(page, render(report, svgs))
+        atomic_write_text(page, render(report, svgs))
         written.insert(4, page)
     return written
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: concurrent runs render too
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
-def warn(msg: str) -> None:
-    print(f"warning: {msg}", file=sys.stderr, flush=True)
-
-
-def load_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))

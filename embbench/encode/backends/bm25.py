@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 
+from embbench._io import dist_version
 from embbench.errors import UserError, missing_extra
 from embbench.spec.config import ModelSpec
 
@@ -33,13 +33,6 @@ DEFAULTS: dict[str, Any] = {
     "stemmer": "snowball",
     "stopwords": True,
 }
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def check_options(spec: ModelSpec, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -172,11 +165,11 @@ class BM25Ranker:
 
     def provenance(self) -> dict[str, Any]:
         """Identity plus the library versions (a stemmer or dictionary update can move scores)."""
-        libs = {"bm25s": _version("bm25s")}
+        libs = {"bm25s": dist_version("bm25s")}
         if self.options["stemmer"] == "snowball":
-            libs["PyStemmer"] = _version("PyStemmer")
+            libs["PyStemmer"] = dist_version("PyStemmer")
         elif self.options["stemmer"] == "pymorphy":
-            libs.update(pymorphy3=_version("pymorphy3"), pymorphy3_dicts_ru=_version("pymorphy3-dicts-ru"))
+            libs.update(pymorphy3=dist_version("pymorphy3"), pymorphy3_dicts_ru=dist_version("pymorphy3-dicts-ru"))
         return {**self.identity(), "source": self.spec.model, "libraries": libs}
 
     def _index(self, docs: list[list[str]]) -> tuple[Any, dict[str, int]]:

@@ -22,12 +22,13 @@ import hashlib
 import re
 import time
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from embbench._io import dist_version
 from embbench.encode.backends.bm25 import check_options
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError, missing_extra
 from embbench.spec.config import ModelSpec
@@ -37,13 +38,6 @@ NAVEC_TOKENIZER = "navec-ru-1"  # bump when NavecVectors.ids() changes
 TOKEN = re.compile(r"\w+(?:-\w+)*")
 TINY = 1e-6  # the fallback vector's components when a model has no unknown-word vector
 CHUNK = 4096  # texts per block: bounds the decoded vectors held at once
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 @lru_cache(maxsize=8)
@@ -226,7 +220,7 @@ class StaticEncoder:
             "path": str(self.path),
             "revision": self.revision,
             "similarity_fn": self.similarity_fn,
-            "library": {self.kind: _version(self.kind)},
+            "library": {self.kind: dist_version(self.kind)},
         }
         if self._model is None:
             info["device"] = "not loaded (every vector came from the cache)"
