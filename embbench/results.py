@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,92 @@ LIBRARIES = (
     "pytrec_eval-terrier",
     "huggingface-hub",
 )
+
+
+SCHEMA = 1  # the result file's schema version: bump it when a field changes meaning
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """One (model, task) result: the typed form of a result file. ``write_result`` is its one writer,
+    ``TaskResult.from_json`` its one reader; published reference rows are TaskResults too (``published=True``).
+
+    Optional fields (None) are left out of the file, so a ranking baseline's result has no ``timing``."""
+
+    model: str
+    task: str
+    category: str
+    main_metric: str
+    main_score: float | None  # None: the category does not apply to the model (n/a)
+    applicable: bool
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    n_items: int | None = None
+    seconds: float | None = None
+    timing: dict[str, float] | None = None
+    embedding: dict[str, int] | None = None
+    prompts: dict[str, Any] | None = None
+    truncation: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+    task_info: dict[str, Any] = field(default_factory=dict)
+    items: dict[str, Any] | None = None  # per-item detail of the main metric (report/stats.py)
+    model_info: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] | None = None
+    date: str | None = None
+    request_key: str | None = None  # run/runner.py: what the result depends on; another key means stale
+    published: bool = False  # a public reference score (report/published.py), not computed here
+    source: str | None = None  # published rows: where the score comes from
+    note: str | None = None  # published rows: a caveat
+    schema: int = SCHEMA
+
+    # the keys a file must have, in the order every result file has them
+    REQUIRED = ("model", "task", "category", "main_metric", "main_score")
+
+    def to_json(self) -> dict[str, Any]:
+        """The file's JSON object: schema first, then the fields in declaration order, None and False left out."""
+        out: dict[str, Any] = {"schema": self.schema}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "schema" or (f.name not in self.REQUIRED and (v is None or v is False)):
+                continue
+            out[f.name] = v
+        if not self.published:
+            out["items"] = self.items  # written even when None, as every result file has it
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any, where: Path | str) -> TaskResult:
+        """Parse a result file's object; a missing or mistyped key is a one-line UserError naming the file."""
+        if not isinstance(raw, dict):
+            raise UserError(where, "not an embbench result (not a JSON object)", fix="delete it and re-run")
+        for key in cls.REQUIRED:
+            if key not in raw:
+                raise UserError(where, "not an embbench result", field=key, fix="delete it and re-run")
+        score = raw["main_score"]
+        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+            raise UserError(where, f"not a number: {score!r}", field="main_score", fix="delete it and re-run")
+        if score is not None and not math.isfinite(score):
+            raise UserError(where, f"not a finite number: {score!r}", field="main_score", fix="delete it and re-run")
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in raw.items() if k in known}
+        kwargs.setdefault("applicable", score is not None)
+        return cls(**kwargs)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Mapping-style read of a field (for readers that treat records and published rows alike)."""
+        return getattr(self, key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+
+def write_result(output: Path, result: TaskResult) -> Path:
+    """The one writer of result files: atomically, at result_path(output, model, task)."""
+    path = result_path(output, result.model, result.task)
+    write_json_atomic(path, result.to_json())
+    return path
 
 
 def versions() -> dict[str, str]:
@@ -52,7 +140,7 @@ def write_json_atomic(path: Path, payload: Any) -> None:
         ) from None
 
 
-def load_results(output: Path) -> list[dict[str, Any]]:
+def load_results(output: Path) -> list[TaskResult]:
     """Every result JSON under output/results (unreadable files are reported, not skipped silently)."""
     root = output / "results"
     out = []
@@ -63,8 +151,5 @@ def load_results(output: Path) -> list[dict[str, Any]]:
             raise UserError(
                 path, f"unreadable result file ({exc})", fix="delete it and re-run that model and task"
             ) from None
-        for key in ("model", "task", "category", "main_metric", "main_score"):
-            if key not in record:
-                raise UserError(path, "not an embbench result", field=key, fix="delete it and re-run")
-        out.append(record)
+        out.append(TaskResult.from_json(record, path))
     return out

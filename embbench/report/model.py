@@ -15,20 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from embbench._io import atomic_write_text
+from embbench.categories import LABELS
+from embbench.categories import NAMES as CATEGORIES
 from embbench.report import stats
 from embbench.report.published import with_published  # ruMTEB reference rows "<model> (published)"
 from embbench.results import load_results, write_json_atomic
-from embbench.spec.config import CATEGORIES
 
-LABEL = {
-    "classification": "Classification",
-    "multilabel_classification": "MultilabelClassification",
-    "clustering": "Clustering",
-    "pair_classification": "PairClassification",
-    "retrieval": "Retrieval",
-    "reranking": "Reranking",
-    "sts": "STS",
-}
+LABEL = LABELS
 
 DECIMALS = 2  # scores (x100), means and interval bounds
 ALPHA = 0.05

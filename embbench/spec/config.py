@@ -9,21 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from embbench.categories import NAMES
 from embbench.errors import UserError
 
 if TYPE_CHECKING:  # --- hub tasks (ruMTEB suite) ---
     from embbench.data.hub import HubSource
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-CATEGORIES = (
-    "classification",
-    "multilabel_classification",
-    "clustering",
-    "pair_classification",
-    "retrieval",
-    "reranking",
-    "sts",
-)
+CATEGORIES = NAMES  # the category registry owns the list
 
 
 @dataclass(frozen=True)

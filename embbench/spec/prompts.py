@@ -5,18 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from embbench.categories import LABELS
+
 Role = Literal["query", "document"] | None
 
-# our category name -> mteb's TaskType name (prompt tables may use either spelling)
-MTEB_TYPE = {
-    "classification": "Classification",
-    "multilabel_classification": "MultilabelClassification",
-    "clustering": "Clustering",
-    "pair_classification": "PairClassification",
-    "retrieval": "Retrieval",
-    "reranking": "Reranking",
-    "sts": "STS",
-}
+MTEB_TYPE = LABELS  # our category name -> mteb's TaskType name (prompt tables may use either spelling)
 
 
 def candidate_keys(task_name: str, category: str, role: Role) -> list[str]:
