@@ -122,7 +122,7 @@ def check_writable(output: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from embbench.report.model import write_reports
+    from embbench.report.write import write_reports
     from embbench.run.runner import run, stderr_log
     from embbench.spec.config import load_models, load_tasks
 
@@ -191,7 +191,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from embbench.report.model import write_reports
+    from embbench.report.write import write_reports
 
     if not (args.output / "results").is_dir():
         raise UserError(args.output / "results", "no results folder", fix="run `embbench run` first or pass --output")
