@@ -16,7 +16,8 @@ from embbench.report.write import write_reports
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(2)</script>"
-LINK = "[click me](javascript:alert(3))"
+LINK = "[click me](https://evil.example/phish)"
+PIXEL = "![pixel](https://evil.example/track.png)"  # an image from a task's license
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 HOSTILE_TASK = "@SUM(1+1)"  # a task name that is a formula
 HOSTILE = {
@@ -41,7 +42,7 @@ def _record(model: str, task: str, score: float) -> dict:
         "task_info": {
             "description": f"line one\n| injected | row | {SCRIPT}",
             "source": f"{IMG} {LINK}",
-            "license": "MIT\n| x | y |",
+            "license": f"MIT\n| x | y | {PIXEL}",
             "data_fingerprint": "fp",
         },
         "items": None,
@@ -111,8 +112,8 @@ def test_markdown_renders_to_no_markup(output: Path) -> None:
     html = markdown_it.MarkdownIt("commonmark").enable("table").render(_read(output, "leaderboard.md"))
     page = _tags(html)
     assert not {"img", "script", "b"} & set(page.tags), sorted(set(page.tags))
-    assert not [u for u in page.urls if u.startswith("javascript")], page.urls  # no link from a task's source
-    assert "[click me](javascript:alert(3))" in html  # the brackets are text
+    assert not [u for u in page.urls if "evil.example" in u], page.urls  # no link or image from a task's metadata
+    assert LINK in html and PIXEL in html  # the brackets are text
 
 
 def test_markdown_tables_keep_their_shape(output: Path) -> None:
@@ -176,6 +177,6 @@ def test_html_carries_only_its_own_markup(output: Path) -> None:
     assert page.tags.count("script") == 1  # the page's own sorting script
     assert "img" not in page.tags and "b" in page.tags  # charts off; <b> only in the warning's own "Warning:"
     assert html.count("<b>") == html.count("<b>Warning:</b>")
-    assert not [u for u in page.urls if "javascript" in u or u == "x"]
+    assert not [u for u in page.urls if "evil.example" in u or u == "x"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     assert "&amp;amp;" in html
