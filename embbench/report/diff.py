@@ -50,50 +50,7 @@ def diff_runs(run_a: Path, run_b: Path, *, n_resamples: int = 1000, seed: int = 
             raise UserError(run / "results", "no results folder", fix="pass an output folder of `embbench run`")
     ra = {(r.model, r.task): r for r in load_results(run_a)}
     rb = {(r.model, r.task): r for r in load_results(run_b)}
-    pairs = []
-    for key in sorted(set(ra) | set(rb)):
-        a, b = ra.get(key), rb.get(key)
-        row: dict[str, Any] = {"model": key[0], "task": key[1]}
-        if a is None or b is None:
-            row.update(status="only_a" if b is None else "only_b")
-            row.update(score_a=_score(a), score_b=_score(b), delta=None, p_value=None, changes=[])
-            pairs.append(row)
-            continue
-        sa, sb = a.main_score, b.main_score
-        same_data = (a.task_info or {}).get("data_fingerprint") == (b.task_info or {}).get("data_fingerprint")
-        p = None
-        if sa is not None and sb is not None and same_data:
-            p = stats.paired_test(a.items, b.items, n_resamples=n_resamples, seed=seed)
-        row.update(
-            status="both",
-            score_a=_score(a),
-            score_b=_score(b),
-            delta=None if sa is None or sb is None else rnd(100 * (sb - sa)),
-            score_changed=sa != sb,
-            p_value=rnd(p, 4),
-            significant=None if p is None else p < ALPHA,
-            changes=_changes(a, b),
-        )
-        pairs.append(row)
-
-    speed_a, _ = load_speed(run_a)
-    speed_b, _ = load_speed(run_b)
-    speed = []
-    for m in sorted(set(speed_a) & set(speed_b)):
-        xa, xb = speed_a[m], speed_b[m]
-        ta, tb = xa.get("throughput_texts_per_s"), xb.get("throughput_texts_per_s")
-        ma, mb = machine_id(xa.get("hardware") or {}), machine_id(xb.get("hardware") or {})
-        speed.append(
-            {
-                "model": m,
-                "texts_per_s_a": rnd(ta, 1),
-                "texts_per_s_b": rnd(tb, 1),
-                "ratio": rnd(tb / ta, 3) if ta and tb else None,
-                "machine_a": ma,
-                "machine_b": mb,
-                "same_machine": ma == mb,
-            }
-        )
+    pairs = [_pair(key, ra.get(key), rb.get(key), n_resamples, seed) for key in sorted(set(ra) | set(rb))]
     both = [p for p in pairs if p["status"] == "both"]
     return {
         "run_a": str(run_a),
@@ -108,8 +65,58 @@ def diff_runs(run_a: Path, run_b: Path, *, n_resamples: int = 1000, seed: int = 
             "config_changed": sum(bool(p["changes"]) for p in both),
         },
         "pairs": pairs,
-        "speed": speed,
+        "speed": _speed(run_a, run_b),
     }
+
+
+def _pair(
+    key: tuple[str, str], a: TaskResult | None, b: TaskResult | None, n_resamples: int, seed: int
+) -> dict[str, Any]:
+    """One (model, task): in which runs it is, both scores, the delta, its p-value and what changed."""
+    row: dict[str, Any] = {"model": key[0], "task": key[1]}
+    if a is None or b is None:
+        row.update(status="only_a" if b is None else "only_b")
+        row.update(score_a=_score(a), score_b=_score(b), delta=None, p_value=None, changes=[])
+        return row
+    sa, sb = a.main_score, b.main_score
+    same_data = (a.task_info or {}).get("data_fingerprint") == (b.task_info or {}).get("data_fingerprint")
+    p = None
+    if sa is not None and sb is not None and same_data:
+        p = stats.paired_test(a.items, b.items, n_resamples=n_resamples, seed=seed)
+    row.update(
+        status="both",
+        score_a=_score(a),
+        score_b=_score(b),
+        delta=None if sa is None or sb is None else rnd(100 * (sb - sa)),
+        score_changed=sa != sb,
+        p_value=rnd(p, 4),
+        significant=None if p is None else p < ALPHA,
+        changes=_changes(a, b),
+    )
+    return row
+
+
+def _speed(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
+    """Per model timed in both runs: texts/s in each, their ratio, and whether the machines are the same."""
+    speed_a, _ = load_speed(run_a)
+    speed_b, _ = load_speed(run_b)
+    out = []
+    for m in sorted(set(speed_a) & set(speed_b)):
+        xa, xb = speed_a[m], speed_b[m]
+        ta, tb = xa.get("throughput_texts_per_s"), xb.get("throughput_texts_per_s")
+        ma, mb = machine_id(xa.get("hardware") or {}), machine_id(xb.get("hardware") or {})
+        out.append(
+            {
+                "model": m,
+                "texts_per_s_a": rnd(ta, 1),
+                "texts_per_s_b": rnd(tb, 1),
+                "ratio": rnd(tb / ta, 3) if ta and tb else None,
+                "machine_a": ma,
+                "machine_b": mb,
+                "same_machine": ma == mb,
+            }
+        )
+    return out
 
 
 def _score(r: TaskResult | None) -> float | str | None:
