@@ -458,25 +458,26 @@ def test_only_unreachable_tasks_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_published_rows_render_beside_the_model(offline_run: tuple[int, str, Path]) -> None:
-    from embbench.report.model import build_report
-    from embbench.report.tables import csv_wide, markdown
+    from embbench.report.build import build_report
+    from embbench.report.csv import wide
+    from embbench.report.markdown import render
     from embbench.results import load_results
 
     _, _, out = offline_run
     records = with_published(load_results(out))
     assert with_published(records) == records  # idempotent
-    published = [r for r in records if r.get("published")]
-    assert {r["task"] for r in published} == {"RUParaPhraserSTS"}  # only the tasks the run has
+    published = [r for r in records if r.published]
+    assert {r.task for r in published} == {"RUParaPhraserSTS"}  # only the tasks the run has
     assert len(published) == len(load_published()["models"])
     report = build_report(out, records=records, n_resamples=50)
-    rows = {r["model"]: r for r in report["rows"]}
+    rows = {r["model"]: r for r in report.data["rows"]}
     assert rows["FRIDA (published)"]["RUParaPhraserSTS"] == 78.09
     assert rows["rubert-tiny2 (published)"]["RUParaPhraserSTS"] == 65.14
     assert "minilm" in rows
-    text = markdown(report)
+    text = render(report)
     assert "all-MiniLM-L6-v2 (published)" in text and "| minilm |" in text
-    assert "FRIDA (published)" in csv_wide(report)
-    res = {(r["model"], r["task"]): r for r in report["results"]}
+    assert "FRIDA (published)" in wide(report)
+    res = {(r["model"], r["task"]): r for r in report.data["results"]}
     assert res[("FRIDA (published)", "RUParaPhraserSTS")]["ci_low"] is None  # no per-item detail: no interval
 
 
@@ -501,8 +502,8 @@ def test_published_table_reproduces_the_reference_means() -> None:
             got = sum(m["scores"][t] for t in tasks) / len(tasks)
             assert abs(got - m["reference_means"][key]) <= 0.015, (m["name"], version, got)
     for r in published_records(["TERRa"]):
-        assert r["model"].endswith(" (published)") and r["applicable"] and r["items"] is None
-        assert 0 < r["main_score"] < 1 and r["category"] == "pair_classification"
+        assert r.model.endswith(" (published)") and r.applicable and r.items is None
+        assert r.main_score is not None and 0 < r.main_score < 1 and r.category == "pair_classification"
 
 
 def test_lite_readme_states_the_computed_agreement() -> None:
@@ -516,12 +517,12 @@ def test_report_hook_adds_published_rows_by_itself(offline_run: tuple[int, str, 
     """Once report.build_report calls with_published (the hook), `embbench report` shows the rows with no warnings."""
     import inspect
 
-    from embbench.report import model as report
+    from embbench.report import build as report
 
     if "with_published" not in inspect.getsource(report.build_report):
         pytest.skip("the published-rows hook is not in embbench/report.py yet")
     _, _, out = offline_run
-    built = report.build_report(out, n_resamples=50)
+    built = report.build_report(out, n_resamples=50).data
     assert "FRIDA (published)" in {r["model"] for r in built["rows"]}
     assert not built["warnings"], built["warnings"]
     best = {t["task"]: t["best"] for t in built["tasks"]}
