@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from embbench.report.write import write_reports
 
@@ -180,3 +182,34 @@ def test_html_carries_only_its_own_markup(output: Path) -> None:
     assert not [u for u in page.urls if "evil.example" in u or u == "x"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     assert "&amp;amp;" in html
+
+
+# ------------------------------------------------------------------------------------------ any text
+
+
+TOKENS = ["<a>", "<img src=x>", "</td>", "<http://e.x>", "|", "\\", "\n", "\r", "[x](y)", "![i](p.png)", "&amp;"]
+MARKUP = st.one_of(  # any text, and text made of markup pieces
+    st.text(),
+    st.lists(st.one_of(st.sampled_from([*TOKENS, "*", "_", "`", " ", "a"]), st.text(max_size=3))).map("".join),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MARKUP)
+def test_any_text_stays_one_markdown_cell_without_markup(s: str) -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    from embbench.report.markdown import text
+
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(f"| h | x |\n|---|---|\n| {text(s)} | end |\n")
+    page = _tags(html)
+    assert page.tags.count("td") == 2, (s, html)  # the text neither added a cell nor broke the row
+    assert set(page.tags) <= {"table", "thead", "tbody", "tr", "th", "td", "em", "strong", "code"}, (s, html)
+    assert "end</td>" in html
+
+
+@given(MARKUP)
+def test_any_text_is_no_spreadsheet_formula(s: str) -> None:
+    from embbench.report.csv import safe_text
+
+    out = safe_text(s)
+    assert not out.startswith(FORMULA_START) and out.endswith(s) and len(out) - len(s) in (0, 1)
