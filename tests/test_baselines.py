@@ -23,7 +23,7 @@ from embbench.encode.backends import Encoder, Ranker, load_encoder
 from embbench.errors import UserError
 from embbench.results import result_path
 from embbench.run.runner import resolve_params, run
-from embbench.spec.config import ModelSpec, load_task
+from embbench.spec import ModelSpec, load_task
 
 TASKS = Path(__file__).resolve().parents[1] / "tasks"
 

@@ -34,7 +34,7 @@ from embbench.categories import (
 )
 from embbench.encode.embedder import Embedder
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
+from embbench.spec import TaskSpec
 from embbench.spec.prompts import candidate_keys, resolve_prompt
 from tests.fakes import KeywordEncoder, make_embed
 

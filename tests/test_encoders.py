@@ -12,7 +12,7 @@ from embbench.encode.backends import load_encoder
 from embbench.encode.embedder import Embedder
 from embbench.errors import UserError
 from embbench.run.runner import evaluate_task, load_data
-from embbench.spec.config import ModelSpec, TaskSpec
+from embbench.spec import ModelSpec, TaskSpec
 from embbench.spec.presets import PRESETS, apply_preset
 from embbench.spec.prompts import resolve_prompt
 from tests.conftest import TASKS, minilm_path

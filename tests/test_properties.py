@@ -25,7 +25,7 @@ from embbench import categories
 from embbench.categories.classification import undersample
 from embbench.categories.retrieval import score_run
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
+from embbench.spec import TaskSpec
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

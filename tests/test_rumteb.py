@@ -42,7 +42,7 @@ from embbench.cli import main
 from embbench.data import hub
 from embbench.errors import UserError
 from embbench.report.published import load_published, published_records, with_published
-from embbench.spec.config import ModelSpec, find_task_files, load_task
+from embbench.spec import ModelSpec, find_task_files, load_task
 from tests.conftest import REPO, TASKS, minilm_path
 
 FIXTURES = REPO / "tests" / "fixtures" / "hub"

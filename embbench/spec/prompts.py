@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 from embbench.categories import LABELS
-
-Role = Literal["query", "document"] | None
+from embbench.categories._common import Role
 
 MTEB_TYPE = LABELS  # our category name -> mteb's TaskType name (prompt tables may use either spelling)
 

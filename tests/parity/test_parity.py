@@ -18,7 +18,7 @@ pytest.importorskip("mteb")
 
 from embbench.encode.embedder import Embedder
 from embbench.run.runner import evaluate_task, load_data
-from embbench.spec.config import CATEGORIES, ModelSpec, TaskSpec
+from embbench.spec import CATEGORIES, ModelSpec, TaskSpec
 from tests.conftest import TASKS, minilm_path
 from tests.parity.mteb_reference import jsonl_lines, mteb_scores
 
