@@ -57,8 +57,9 @@ def to_data(columns: Columns, where: Path | str) -> Data:
     return Data(list(v["train_text"]), train_labels, list(v["test_text"]), test_labels, columns.fingerprint)
 
 
-def undersample(labels: list[list[str]], samples_per_label: int, rng: np.random.Generator) -> list[int]:
-    """mteb's sampler: shuffle with the shared Generator, keep a row while any of its labels is under quota."""
+def undersample(labels: list[list[str]], samples_per_label: int, rng: np.random.Generator) -> list[Any]:
+    """mteb's sampler: shuffle with the shared Generator, keep a row while any of its labels is under quota (the
+    indices are numpy integers, as mteb's)."""
     idxs = list(np.arange(len(labels)))
     rng.shuffle(idxs)
     counter: dict[str, int] = defaultdict(int)

@@ -77,7 +77,8 @@ def exact_search(
     all_scores = np.empty((len(q_vecs), k), dtype=np.float32)
     all_idx = np.empty((len(q_vecs), k), dtype=np.int64)
     for qs in range(0, len(q_vecs), query_batch):
-        best_s = best_i = None
+        best_s: Any = None  # the running top-k (scores, indices) over the chunks so far
+        best_i: Any = None
         for ds in range(0, len(d_vecs), chunk):
             sims = similarity_matrix(q_vecs[qs : qs + query_batch], d_vecs[ds : ds + chunk], fn)
             s, i = torch.topk(sims, min(k, sims.shape[1]), dim=1)

@@ -201,7 +201,8 @@ def convert(category: str, mt: Any, subset: str, split: str, where: Path | str =
         tr_labels, te_labels = to_names(list(train[y]), list(test[y]))
         tr_texts, te_texts = _texts(train[x]), _texts(test[x])
         key = "label" if category == "classification" else "labels"
-        values = {"train_text": tr_texts, f"train_{key}": tr_labels, "test_text": te_texts, f"test_{key}": te_labels}
+        values: dict[str, Any] = {"train_text": tr_texts, f"train_{key}": tr_labels}
+        values.update({"test_text": te_texts, f"test_{key}": te_labels})
         return Columns(values, _hash([tr_texts, tr_labels, te_texts, te_labels]))
     if category == "clustering":
         test = ds[split]
@@ -216,16 +217,17 @@ def convert(category: str, mt: Any, subset: str, split: str, where: Path | str =
         else:
             cols = {c: test[c] for c in (mt.input1_column_name, mt.input2_column_name, mt.label_column_name)}
         s1, s2 = _texts(cols[mt.input1_column_name]), _texts(cols[mt.input2_column_name])
-        labels = [int(v) for v in cols[mt.label_column_name]]
-        return Columns({"sentence1": s1, "sentence2": s2, "label": labels}, _hash([s1, s2, labels]))
+        zero_one = [int(v) for v in cols[mt.label_column_name]]
+        return Columns({"sentence1": s1, "sentence2": s2, "label": zero_one}, _hash([s1, s2, zero_one]))
     if category == "sts":
         test = ds[split]
         c1, c2 = mt.column_names
         s1, s2 = _texts(test[c1]), _texts(test[c2])
         scores = [float(v) for v in test["score"]]
         rng = (float(mt.min_score), float(mt.max_score))
-        values = {"sentence1": s1, "sentence2": s2, "score": scores, "score_range": rng}
-        return Columns(values, _hash([s1, s2, scores, list(rng)]))
+        return Columns(
+            {"sentence1": s1, "sentence2": s2, "score": scores, "score_range": rng}, _hash([s1, s2, scores, list(rng)])
+        )
     raise UserError(where, f"hub data is not supported for {category}", field="category")
 
 
@@ -307,7 +309,7 @@ def _retrieval(category: str, part: Mapping[str, Any], where: Path | str) -> Col
         return Columns(values, _hash([list(queries.items()), list(corpus.items()), qrels]))
     candidates: dict[str, list[str]] = {}
     for q in queries:
-        ids = list(dict.fromkeys(str(d) for d in (top_ranked.get(q) or [])))
+        ids = list(dict.fromkeys(str(d) for d in (top_ranked.get(q) or [])))  # type: ignore[union-attr]
         missing = [d for d in ids if d not in corpus]
         if missing:
             raise TaskUnavailable(f"top_ranked of query '{q}' names document '{missing[0]}', not in the corpus")

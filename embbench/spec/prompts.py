@@ -22,8 +22,7 @@ def candidate_keys(task_name: str, category: str, role: Role) -> list[str]:
     keys.extend(types)
     if role:
         keys.append(role)
-    seen: set[str] = set()
-    return [k for k in keys if not (k in seen or seen.add(k))]
+    return list(dict.fromkeys(keys))  # first occurrences, in order
 
 
 def resolve_prompt(table: Mapping[str, str] | None, task_name: str, category: str, role: Role) -> str | None:
