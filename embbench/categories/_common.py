@@ -45,7 +45,13 @@ def check_value(default: Any, value: Any, where: Path | str, field_name: str) ->
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise UserError(where, f"expected {type(default).__name__}, got {value!r}", field=field_name)
+        kind = type(default).__name__
+        raise UserError(
+            where,
+            f"expected {kind}, got {value!r}",
+            field=field_name,
+            fix=f"give a {kind} (the default is {default!r})",
+        )
     return float(value) if isinstance(default, float) else value
 
 

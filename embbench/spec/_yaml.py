@@ -58,9 +58,10 @@ def unknown_keys(keys: set[str], allowed: set[str], where: Path | str, what: str
 def typed(value: Any, kind: type | tuple[type, ...], where: Path | str, field_name: str, hint: str) -> Any:
     """The value if it has the expected type (a bool is not a number); else a UserError naming the field."""
     if isinstance(value, bool) and kind in (int, float, (int, float)):
-        raise UserError(where, f"expected {hint}, got {value!r}", field=field_name)
+        raise UserError(where, f"expected {hint}, got {value!r}", field=field_name, fix=f"give {hint}")
     if not isinstance(value, kind):
-        raise UserError(where, f"expected {hint}, got {type(value).__name__} {value!r}", field=field_name)
+        got = f"{type(value).__name__} {value!r}"
+        raise UserError(where, f"expected {hint}, got {got}", field=field_name, fix=f"give {hint}")
     return value
 
 
