@@ -124,7 +124,7 @@ def check_writable(output: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from embbench.report.write import write_reports
     from embbench.run.runner import run, stderr_log
-    from embbench.spec.config import load_models, load_tasks
+    from embbench.spec import load_models, load_tasks
 
     models = load_models(args.models)
     tasks = load_tasks(task_paths(args))
@@ -172,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_speed(args: argparse.Namespace) -> int:
     from embbench.run.runner import stderr_log
-    from embbench.spec.config import load_models
+    from embbench.spec import load_models
     from embbench.speed.probe import run_speed
 
     for flag in ("passages", "queries"):
@@ -241,7 +241,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 # --- task suites: begin ---
 def task_paths(args: argparse.Namespace) -> list[Path]:
     """--tasks plus the folders of the --suite names; tasks/ when neither is given."""
-    from embbench.spec.config import find_suite
+    from embbench.spec import find_suite
 
     paths = list(args.tasks or []) + [find_suite(name) for name in args.suite]
     return paths or [Path("tasks")]
@@ -252,12 +252,12 @@ def task_paths(args: argparse.Namespace) -> list[Path]:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from embbench import categories
-    from embbench.spec.config import load_tasks
+    from embbench.spec import HubSource, load_tasks
 
     print(f"{'task':32} {'category':26} {'main metric':14} {'split':15} source")
     for t in load_tasks(task_paths(args)):
         metric = t.main_metric or categories.get(t.category).MAIN_METRIC
-        source = f"hf:{t.hub.short}" if t.hub is not None else t.source  # hub tasks: dataset@revision
+        source = f"hf:{t.source.short}" if isinstance(t.source, HubSource) else t.reference  # hub: dataset@revision
         print(f"{t.name:32} {t.category:26} {metric:14} {t.eval_split:15} {source}")
     return 0
 

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from embbench.encode.backends import load_encoder
-    from embbench.spec.config import ModelSpec
+    from embbench.spec import ModelSpec
     from embbench.speed import probe as speed
 
     spec = ModelSpec(name="spread", model=args.model, batch_size=args.batch_size, device=args.device, dtype=args.dtype)

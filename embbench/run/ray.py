@@ -41,7 +41,7 @@ import numpy as np
 from embbench.encode.backends import Ranker, load_encoder
 from embbench.encode.embedder import BadVectors
 from embbench.errors import ModelLoadError, UserError
-from embbench.spec.config import ModelSpec, TaskSpec
+from embbench.spec import ModelSpec, TaskSpec
 
 Log = Callable[[str], None]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -14,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from embbench import categories
-from embbench.categories._common import merge_params
+from embbench.categories._splits import split_aware  # multi-split hub tasks
+from embbench.data import load as load_task_data
 from embbench.data.files import MissingDataFile
-from embbench.data.hub import TaskUnavailable, split_aware  # hub tasks (ruMTEB suite)
+from embbench.data.hub import TaskUnavailable  # hub tasks (ruMTEB suite)
 from embbench.encode.backends import Ranker, load_encoder
 from embbench.encode.cache import DiskCache
 from embbench.encode.embedder import BadVectors, Embedder
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError
 from embbench.results import result_path, versions, write_json_atomic
-from embbench.spec.config import ModelSpec, TaskSpec
+from embbench.spec import HubSource, ModelSpec, TaskSpec
+from embbench.spec import resolve_params as resolve_task_params
 from embbench.speed.probe import probe_model, speed_path, wants_probe
 
 Log = Callable[[str], None]
@@ -54,11 +57,9 @@ class RunSummary:
 
 
 def resolve_params(task: TaskSpec, similarity_fn: str = "cosine") -> dict[str, Any]:
-    """The category's defaults, the task file's overrides, and the model's similarity function."""
-    params = merge_params(categories.get(task.category).DEFAULTS, task.params, task.file)
-    if "similarity_fn" in params and "similarity_fn" not in task.params:
-        params["similarity_fn"] = similarity_fn
-    return params
+    """The category's defaults, the task file's overrides (validated when the task file was loaded), and the model's
+    similarity function."""
+    return resolve_task_params(task, similarity_fn)
 
 
 def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary | None = None) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary 
     for t in tasks:
         resolve_params(t)
         try:
-            out[t.name] = categories.get(t.category).load(t)
+            out[t.name] = load_task_data(t)
         except TaskUnavailable as exc:  # --- hub tasks (ruMTEB suite) ---
             log(f"{t.name}: {exc}; the rest of the run goes on")
             if summary is not None:
@@ -146,13 +147,6 @@ def make_record(
         raise BadVectors(f"{main_metric} is undefined (NaN or infinite): the similarities do not vary")
     if metrics is not None:  # a JSON result cannot hold NaN: other undefined metrics are recorded as null
         metrics = {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
-    if metrics is not None and main_metric not in metrics:
-        raise UserError(
-            task.file,
-            f"unknown metric '{main_metric}' for {task.category}",
-            field="main_metric",
-            fix=f"use one of: {', '.join(sorted(metrics))}",
-        )
     return {
         "schema": 1,
         "model": model,
@@ -168,10 +162,10 @@ def make_record(
         "params": params,
         "task_info": {
             "file": str(task.file),
-            "data": str(task.data) if task.hub is None else task.hub.uri,  # hub task: hf://<dataset>@<revision>
+            "data": task.source.uri,  # a folder; a hub task: hf://<dataset>@<revision>
             "eval_split": task.eval_split,
             "description": task.description,
-            "source": task.source,
+            "source": task.reference,
             "license": task.license,
             "data_fingerprint": data.fingerprint,
         },
@@ -200,19 +194,25 @@ _NOT_SCORE_FIELDS = frozenset({"name", "file", "optional", "batch_size", "device
 
 
 def request_key(spec: ModelSpec, task: TaskSpec, data: Any) -> str:
-    """sha256 of what a result depends on: the model's settings in models.yaml, the task's protocol fields and
-    the data's fingerprint. An existing result with another key is stale and is recomputed."""
+    """sha256 of what a result depends on: the model's settings in models.yaml, the task's resolved protocol (the
+    category's defaults with the task's overrides, and the category's protocol VERSION) and the data's fingerprint.
+    An existing result with another key is stale and is recomputed."""
+    module = categories.get(task.category)
     model = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f not in _NOT_SCORE_FIELDS}
     protocol = {
         "category": task.category,
-        "main_metric": task.main_metric,
-        "params": task.params,
+        "version": module.VERSION,
+        "main_metric": task.main_metric or module.MAIN_METRIC,
+        # the model's own similarity function is fixed by its id and revision, hashed above
+        "params": resolve_params(task, similarity_fn="<model's own>"),
         "score_range": task.score_range,
         "eval_split": task.eval_split,
         "train_split": task.train_split,
-        "hub": task.hub,  # a hub task: dataset, revision, subset, splits
+        # a hub task: dataset, revision, subset, splits, mteb task; a local folder counts by its content only
+        "source": dataclasses.asdict(task.source) if isinstance(task.source, HubSource) else "local",
         "data": data.fingerprint,
     }
+    # default=str: YAML scalars such as dates in model_kwargs
     blob = json.dumps({"model": model, "task": protocol}, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from embbench.errors import UserError
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 
 @runtime_checkable

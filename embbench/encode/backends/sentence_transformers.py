@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 
 def _folder_hash(folder: Path) -> str:
