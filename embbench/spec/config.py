@@ -11,6 +11,7 @@ import yaml
 
 from embbench.categories import NAMES
 from embbench.errors import UserError
+from embbench.spec.documents import DOCUMENT_KEYS, DocumentsSource, expand_sweep, parse_documents
 
 if TYPE_CHECKING:  # --- hub tasks (ruMTEB suite) ---
     from embbench.data.hub import HubSource
@@ -39,6 +40,7 @@ class TaskSpec:
     hub: HubSource | None = None  # a Hugging Face dataset at a pinned revision instead of a data folder
     mteb_task: str | None = None  # the mteb task class a hub task mirrors (its loader and transforms)
     # --- hub tasks (ruMTEB suite): end ---
+    documents: DocumentsSource | None = None  # your own documents: built into a BEIR folder (data) at run time
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ TASK_KEYS = {
     "train_split",
     "hub",  # hub tasks (ruMTEB suite)
     "mteb_task",
+    *DOCUMENT_KEYS,  # your own documents
 }
 MODEL_KEYS = {f for f in ModelSpec.__dataclass_fields__ if f != "file"}
 # backends whose `model` may be left out
@@ -169,9 +172,10 @@ def load_task(path: Path) -> TaskSpec:
     elif "mteb_task" in raw:
         raise UserError(path, "only a hub task names an mteb task", field="mteb_task", fix="add 'hub:' or remove it")
     # --- hub tasks (ruMTEB suite): end ---
+    documents = parse_documents(raw, path, category) if DOCUMENT_KEYS & set(raw) else None  # your own documents
     data = raw.get("data")
     folder: Path | None = None
-    if hub is None:
+    if hub is None and documents is None:
         if not isinstance(data, str) or not data:
             raise UserError(path, "missing", field="data", fix="give the data folder (relative to this file) or 'hub:'")
         folder = (path.parent / data).resolve()
@@ -212,6 +216,7 @@ def load_task(path: Path) -> TaskSpec:
         **text_fields,
         hub=hub,
         mteb_task=mteb_task,
+        documents=documents,
     )
 
 
@@ -280,7 +285,7 @@ def find_task_files(paths: list[Path]) -> list[Path]:
 
 def load_tasks(paths: list[Path]) -> list[TaskSpec]:
     """Load every task file; two tasks with one name are an error."""
-    tasks = [load_task(f) for f in find_task_files(paths)]
+    tasks = [s for f in find_task_files(paths) for s in expand_sweep(load_task(f))]  # a chunk-size sweep: a task per size
     seen: dict[str, Path] = {}
     for t in tasks:
         if t.name in seen:
