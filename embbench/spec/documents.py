@@ -288,7 +288,9 @@ def read_questions(path: Path, folder: Path, files: list[str]) -> list[Question]
         by_name.setdefault(f.rsplit("/", 1)[-1], []).append(f)
     out = []
     for i, row in enumerate(rows[1:], 2):
-        cells = {col: unicodedata.normalize("NFC", v).strip() for col, v in zip(header, row) if col is not None}
+        cells = {
+            col: unicodedata.normalize("NFC", v).strip() for col, v in zip(header, row, strict=False) if col is not None
+        }
         if not any(cells.values()):
             continue
         for col, fix in (("question", "fill in the question"), ("answer", "quote the passage that answers it")):
@@ -301,7 +303,9 @@ def read_questions(path: Path, folder: Path, files: list[str]) -> list[Question]
     return out
 
 
-def _document(value: str | None, files: list[str], by_name: dict[str, list[str]], where: str, folder: Path) -> str | None:
+def _document(
+    value: str | None, files: list[str], by_name: dict[str, list[str]], where: str, folder: Path
+) -> str | None:
     """A `document` cell as a path relative to the folder: the path itself, or a file name that is unique."""
     if value is None:
         return None

@@ -98,7 +98,9 @@ def _jsonl(rows: list[dict[str, str]]) -> str:
 def _write_beir(folder: Path, chunks: list[Chunk], src: DocumentsSource, judged: dict[str, dict[str, int]]) -> None:
     corpus = [{"_id": ch.id, "title": "", "text": ch.text} for ch in chunks]
     queries = [{"_id": q.qid, "text": q.question} for q in src.questions if q.qid in judged]
-    lines = ["query-id\tcorpus-id\tscore"] + [f"{qid}\t{cid}\t{s}" for qid, docs in judged.items() for cid, s in docs.items()]
+    lines = ["query-id\tcorpus-id\tscore"] + [
+        f"{qid}\t{cid}\t{s}" for qid, docs in judged.items() for cid, s in docs.items()
+    ]
     atomic_write_text(folder / "corpus.jsonl", _jsonl(corpus))
     atomic_write_text(folder / "queries.jsonl", _jsonl(queries))
     atomic_write_text(folder / "qrels" / "test.tsv", "\n".join(lines) + "\n")

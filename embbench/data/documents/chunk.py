@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import pairwise
 
 from embbench.errors import missing_extra
 from embbench.spec.documents import Chunking
@@ -86,7 +87,7 @@ def _pieces(doc: _Doc, starts: list[int], size: int) -> list[tuple[int, int]]:
     """Sentences as (start, end) without trailing whitespace; a sentence over the size split at words."""
     out: list[tuple[int, int]] = []
     bounds = [*starts, len(doc.text)]
-    for s, nxt in zip(bounds, bounds[1:], strict=False):
+    for s, nxt in pairwise(bounds):
         e = s + len(doc.text[s:nxt].rstrip())
         if e <= s:
             continue

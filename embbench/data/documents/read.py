@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from embbench.errors import UserError, missing_extra
 from embbench.spec.documents import SUPPORTED, UNKNOWN_ENCODING, decode_bytes
@@ -92,7 +93,12 @@ def _html(html: str) -> str:
         import trafilatura
     except ImportError:
         raise missing_extra("trafilatura", "documents") from None
-    options = {"include_tables": True, "include_comments": False, "deduplicate": False, "output_format": "txt"}
+    options: dict[str, Any] = {
+        "include_tables": True,
+        "include_comments": False,
+        "deduplicate": False,
+        "output_format": "txt",
+    }
     # favor_precision keeps boilerplate out even on short pages, where the default falls back to the whole page
     text = trafilatura.extract(html, favor_precision=True, **options) or trafilatura.extract(html, **options)
     if not text:
