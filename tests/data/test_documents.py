@@ -137,6 +137,34 @@ def test_docx_text_and_unreadable_files_are_skipped_with_one_line_each(tmp_path:
     assert "unreadable PDF" in lines[0] and "no text" in lines[1] and "unsupported file type" in lines[2]
 
 
+def tiny_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF (Helvetica, Latin text) showing the lines, with a correct xref table."""
+    ops = "BT /F1 12 Tf 14 TL 72 720 Td " + " ".join(f"({ln}) Tj T*" for ln in lines) + " ET"
+    objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        " /Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(ops)} >>\nstream\n{ops}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    return out + f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+
+
+def test_pdf_text_is_extracted_with_line_end_hyphens_joined(tmp_path: Path) -> None:
+    (tmp_path / "a.pdf").write_bytes(
+        tiny_pdf(["The summer theatre worked from 1870", "to 1939. A hyphen-", "ated word."])
+    )
+    assert read_document(tmp_path / "a.pdf") == "The summer theatre worked from 1870\nto 1939. A hyphenated word."
+
+
 def test_normalising_ignores_case_yo_spaces_punctuation_and_stress_marks() -> None:
     a, _ = normalise("«Ёлка» — стоит,\n  в цент\u0301ре\u00adсада!")
     b, _ = normalise("ёлка - СТОИТ в центре\u00adсада")

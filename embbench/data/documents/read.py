@@ -36,6 +36,9 @@ class Skipped:
         return f"{self.path}: skipped: {self.reason}"
 
 
+HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
+
+
 class Unreadable(Exception):
     """A document whose text cannot be had (the message says why)."""
 
@@ -116,9 +119,10 @@ def _pdf(path: Path) -> str:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise Unreadable("the PDF is encrypted")
-        return "\n\n".join(page.extract_text() or "" for page in reader.pages)
+        text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
     except (PyPdfError, ValueError, KeyError) as exc:
         raise Unreadable(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+    return HYPHEN_BREAK.sub(r"\1\2", text)  # a word hyphenated across a line end is one word again
 
 
 def _docx(path: Path) -> str:
