@@ -285,9 +285,8 @@ def find_task_files(paths: list[Path]) -> list[Path]:
 
 def load_tasks(paths: list[Path]) -> list[TaskSpec]:
     """Load every task file; two tasks with one name are an error."""
-    tasks = [
-        s for f in find_task_files(paths) for s in expand_sweep(load_task(f))
-    ]  # a chunk-size sweep: a task per size
+    # your own documents: a chunk-size sweep is a task per size
+    tasks = [s for f in find_task_files(paths) for s in expand_sweep(load_task(f))]
     seen: dict[str, Path] = {}
     for t in tasks:
         if t.name in seen:
