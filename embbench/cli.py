@@ -129,6 +129,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     models = load_models(args.models)
     tasks = load_tasks(task_paths(args))
     check_writable(args.output)
+    from embbench.data.documents.build import build_documents, notes  # your own documents: BEIR folders
+
+    tasks = build_documents(tasks, args.output, stderr_log)
     stderr_log(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
     from embbench.encode.cache import DiskCache
 
@@ -162,6 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             stderr_log(f"FAILED: model '{model}': {reason}")
     for model, task, reason, _ in summary.failed:
         stderr_log(f"FAILED: model '{model}': {reason}" if task == "*" else f"FAILED: {model} / {task}: {reason}")
+    for line in notes(tasks):  # your own documents: unmatched questions, files skipped
+        stderr_log(line)
     stderr_log(
         f"done: {len(summary.written)} written, {len(summary.skipped)} already present, "
         f"{len(summary.failed)} failed, {len(summary.unavailable)} model(s) unavailable"

@@ -7,6 +7,8 @@ from typing import Any
 from embbench import categories
 from embbench.data import hub
 from embbench.data.local import read_columns
+from embbench.errors import UserError
+from embbench.spec.documents import DocumentsSource
 from embbench.spec.tasks import HubSource, TaskSpec
 
 
@@ -16,4 +18,8 @@ def load(task: TaskSpec) -> Any:
     cannot be fetched now."""
     if isinstance(task.source, HubSource):
         return hub.load(task)  # imports mteb and datasets, for hub tasks only
+    if isinstance(task.source, DocumentsSource):  # built into a BEIR folder by data.documents.build first
+        raise UserError(
+            task.file, "a documents task must be built before it is loaded", fix="run it with `embbench run`"
+        )
     return categories.get(task.category).to_data(read_columns(task, task.source.folder), task.file)

@@ -168,6 +168,7 @@ def make_record(
             "source": task.reference,
             "license": task.license,
             "data_fingerprint": data.fingerprint,
+            **({"documents": task.documents.task_info()} if task.documents is not None else {}),  # own documents
         },
         "items": items,
         "model_info": model_info,

@@ -12,6 +12,7 @@ from embbench.categories import NAMES
 from embbench.categories._common import merge_options
 from embbench.errors import UserError
 from embbench.spec._yaml import NAME_RE, check_name, check_unique, read_yaml, typed, unknown_keys
+from embbench.spec.documents import DOCUMENT_KEYS, DocumentsSource, expand_sweep, parse_documents
 
 CATEGORIES = NAMES  # the category registry owns the list
 REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -64,7 +65,7 @@ class TaskSpec:
 
     name: str
     category: str
-    source: LocalSource | HubSource
+    source: LocalSource | HubSource | DocumentsSource  # DocumentsSource: built into a LocalSource at run time
     file: Path
     description: str = ""
     reference: str = ""  # the task file's `source:` text: where the data was taken from
@@ -74,6 +75,7 @@ class TaskSpec:
     score_range: tuple[float, float] | None = None  # STS: None takes the gold scores' own range
     eval_split: str = "test"
     train_split: str = "train"
+    documents: DocumentsSource | None = None  # a built documents task: its chunking and what the build found
 
 
 TASK_KEYS = {
@@ -90,6 +92,7 @@ TASK_KEYS = {
     "train_split",
     "hub",
     "mteb_task",
+    *DOCUMENT_KEYS,  # your own documents (spec/documents.py)
 }
 
 
@@ -149,8 +152,11 @@ def parse_hub(raw: Any, task_file: Path, mteb_task: Any) -> HubSource:
     return HubSource(mteb_task=mteb_task, path=path, revision=revision, subset=subset, splits=tuple(splits))
 
 
-def _source(raw: dict[str, Any], path: Path) -> LocalSource | HubSource:
-    """The task's data: a local folder (``data:``) or a hub dataset (``hub:`` + ``mteb_task:``)."""
+def _source(raw: dict[str, Any], path: Path, category: str) -> LocalSource | HubSource | DocumentsSource:
+    """The task's data: a local folder (``data:``), a hub dataset (``hub:`` + ``mteb_task:``) or your own documents
+    (``documents:`` + ``questions:``)."""
+    if DOCUMENT_KEYS & set(raw):
+        return parse_documents(raw, path, category)
     if "hub" in raw:
         if "data" in raw:
             raise UserError(path, "give either 'data' or 'hub', not both", field="hub")
@@ -242,7 +248,7 @@ def load_task(path: Path) -> TaskSpec:
         raise UserError(
             path, f"unknown category {category!r}", field="category", fix=f"use one of: {', '.join(CATEGORIES)}"
         )
-    source = _source(raw, path)
+    source = _source(raw, path, category)
     text = {}
     for key, to in (("description", "description"), ("source", "reference"), ("license", "license")):
         if key in raw:
@@ -324,7 +330,8 @@ def find_task_files(paths: list[Path]) -> list[Path]:
 
 def load_tasks(paths: list[Path]) -> list[TaskSpec]:
     """Load every task file; two tasks with one name (ignoring case) are an error."""
-    tasks = [load_task(f) for f in find_task_files(paths)]
+    # your own documents: a chunk-size sweep is a task per size
+    tasks = [s for f in find_task_files(paths) for s in expand_sweep(load_task(f))]
     check_unique([(t.name, t.file) for t in tasks], "task")
     if not tasks:
         raise UserError(", ".join(map(str, paths)), "no task files (*.yaml) found", fix="point --tasks at task files")
