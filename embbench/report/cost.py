@@ -89,7 +89,8 @@ def truncation_note(row: dict[str, Any]) -> str | None:
     return (
         f"{row['model']} read {row['tokens_per_doc']:.0f} of about {row['tokens_per_doc_uncut']:.0f} tokens per probe "
         f"passage (mean {row['sample_mean_chars']:.0f} characters; cut at its {cut}-token limit): its hours cover "
-        f"{100 * share:.0f}% of the text; embedding all of it (more, shorter chunks) takes about {1 / share:.1f}x as long"
+        f"{100 * share:.0f}% of the text; embedding all of it (more, shorter chunks) takes about "
+        f"{1 / share:.1f}x as long"
     )
 
 

@@ -1,4 +1,4 @@
-"""The decision: per use, the recommended model and its runners-up, with reasons in numbers (leaderboard.json "decision").
+"""The decision: per use, the recommended model and its runners-up, with reasons in numbers (JSON "decision").
 
 For each use (report/uses.py) the models with a score on every task of the use are ranked by their use score (the
 mean of those task scores, x 100). Its interval and the test between two models come from the same seeded bootstrap

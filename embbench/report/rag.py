@@ -22,7 +22,12 @@ from embbench.report.model import rnd
 from embbench.results import TaskResult
 
 RAG_CATEGORIES = ("retrieval", "reranking")
-RAG_METRICS = [("ndcg_at_10", "nDCG@10"), ("recall_at_10", "Recall@10"), ("recall_at_100", "Recall@100"), ("mrr_at_10", "MRR@10")]
+RAG_METRICS = [
+    ("ndcg_at_10", "nDCG@10"),
+    ("recall_at_10", "Recall@10"),
+    ("recall_at_100", "Recall@100"),
+    ("mrr_at_10", "MRR@10"),
+]
 PRECISIONS = ("float32", "float16", "int8", "binary", "binary+rescore")
 NOT_EVALUATED = "not_evaluated.json"
 

@@ -1,4 +1,4 @@
-"""The decision's reasons in words and numbers: one sentence per fact (score, lead and its test, speed, cost, budget)."""
+"""The decision's reasons in words and numbers: a sentence per fact (score, lead and its test, speed, budget)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ TIE_BREAK = {
 
 
 def score_text(c: dict[str, Any]) -> str:
-    ci = f" [{fmt(c['ci_low'])}, {fmt(c['ci_high'])}]" if c.get("ci_low") is not None else ""
+    ci = f" (95% CI {fmt(c['ci_low'])} to {fmt(c['ci_high'])})" if c.get("ci_low") is not None else ""
     return f"{fmt(c['score'])}{ci}"
 
 
@@ -102,17 +102,26 @@ def _tie(rec: dict[str, Any], best: dict[str, Any], tied: list[dict[str, Any]], 
     if by is None:
         return f"{head}; no cost figure is known for all of them, so the best-scoring {best['model']} is recommended"
     if rec is best:
-        return f"{head}; {rec['model']} also has {TIE_BREAK[by]}: " + ratio_text(rec, others[0]) + f" than {others[0]['model']}"
+        return (
+            f"{head}; {rec['model']} also has {TIE_BREAK[by]}: "
+            + ratio_text(rec, others[0])
+            + f" than {others[0]['model']}"
+        )
     return f"{head}; {rec['model']} has {TIE_BREAK[by]}: it is {ratio_text(rec, best)} than {best['model']}"
 
 
-def for_use(out: dict[str, Any], rec: dict[str, Any] | None, best: dict[str, Any] | None, tied: list, ranked: list) -> list[str]:
+def for_use(
+    out: dict[str, Any], rec: dict[str, Any] | None, best: dict[str, Any] | None, tied: list, ranked: list
+) -> list[str]:
     """The recommendation's reasons, in the order a reader needs them."""
     if not out["tasks"]:
         return [f"no {out['label']} task in this run"]
     if rec is None or best is None:
         if ranked:
-            return ["every ranked model breaks the budget: " + "; ".join(f"{c['model']} ({', '.join(c['breaks'])})" for c in ranked)]
+            return [
+                "every ranked model breaks the budget: "
+                + "; ".join(f"{c['model']} ({', '.join(c['breaks'])})" for c in ranked)
+            ]
         return [f"no model has a score on every {out['label']} task"]
     reasons = [f"{rec['model']} scores {score_text(rec)} on {out['use']} ({out['label']}: {', '.join(out['tasks'])})"]
     if len(tied) > 1:
@@ -125,7 +134,11 @@ def for_use(out: dict[str, Any], rec: dict[str, Any] | None, best: dict[str, Any
     over = [c for c in ranked if c["breaks"]]
     if out["budgets"]:
         text = f"budget {', '.join(out['budgets'])}: "
-        text += "; ".join(f"{c['model']} is over it ({', '.join(c['breaks'])})" for c in over) if over else "every ranked model is within it"
+        text += (
+            "; ".join(f"{c['model']} is over it ({', '.join(c['breaks'])})" for c in over)
+            if over
+            else "every ranked model is within it"
+        )
         unknown = [c["model"] for c in ranked if c["unknown"]]
         if unknown:
             text += f"; not measured, so not excluded: {', '.join(unknown)}"
@@ -136,8 +149,7 @@ def for_use(out: dict[str, Any], rec: dict[str, Any] | None, best: dict[str, Any
             reasons.append(f"Pareto front ({label}): {', '.join(front)}")
     if out["unranked"]:
         reasons.append(
-            "not ranked (no score on every task of the use): "
-            + "; ".join(_unranked(u) for u in out["unranked"])
+            "not ranked (no score on every task of the use): " + "; ".join(_unranked(u) for u in out["unranked"])
         )
     return reasons
 

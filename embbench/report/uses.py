@@ -102,7 +102,9 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 
 def _use(name: str, cats: Any, where: str) -> Use:
     if not _NAME.match(name):
-        raise UserError(where, f"use name {name!r} is not a short name", field="use", fix="e.g. rag=retrieval,reranking")
+        raise UserError(
+            where, f"use name {name!r} is not a short name", field="use", fix="e.g. rag=retrieval,reranking"
+        )
     if cats == ALL or cats == [ALL] or cats == "*":
         return Use(name, None)
     items = [c.strip() for c in cats.split(",")] if isinstance(cats, str) else cats
@@ -110,7 +112,9 @@ def _use(name: str, cats: Any, where: str) -> Use:
         raise UserError(where, f"use {name!r} names no categories", field=name, fix=f"e.g. {name}=retrieval,reranking")
     for c in items:
         if c not in NAMES:
-            raise UserError(where, f"unknown category {c!r} in use {name!r}", field=name, fix=f"one of {', '.join(NAMES)} or {ALL}")
+            raise UserError(
+                where, f"unknown category {c!r} in use {name!r}", field=name, fix=f"one of {', '.join(NAMES)} or {ALL}"
+            )
     return Use(name, tuple(dict.fromkeys(items)))
 
 
@@ -130,7 +134,9 @@ def _budget(key: str, raw: Any, where: str) -> Budget:
     except (TypeError, ValueError):
         raise UserError(where, f"budget {key} is not a number: {raw!r}", field=key, fix=f"e.g. {key}=50") from None
     if isinstance(raw, bool) or not math.isfinite(limit) or limit < 0:
-        raise UserError(where, f"budget {key} must be a non-negative number, not {raw!r}", field=key, fix=f"e.g. {key}=50")
+        raise UserError(
+            where, f"budget {key} must be a non-negative number, not {raw!r}", field=key, fix=f"e.g. {key}=50"
+        )
     return Budget(key, limit)
 
 
@@ -156,15 +162,23 @@ def parse_report_block(raw: Any, where: str) -> ReportOptions:
     if raw is None:
         return ReportOptions()
     if not isinstance(raw, dict):
-        raise UserError(where, "the report block must be a mapping", field="report", fix="e.g. report: {budgets: {p95_ms: 50}}")
+        raise UserError(
+            where, "the report block must be a mapping", field="report", fix="e.g. report: {budgets: {p95_ms: 50}}"
+        )
     unknown = set(raw) - {"uses", "budgets", "gpu_hour_usd"}
     if unknown:
-        raise UserError(where, f"unknown key {sorted(unknown)[0]!r}", field="report", fix="use uses, budgets or gpu_hour_usd")
+        raise UserError(
+            where, f"unknown key {sorted(unknown)[0]!r}", field="report", fix="use uses, budgets or gpu_hour_usd"
+        )
     uses_raw, budgets_raw = raw.get("uses"), raw.get("budgets") or {}
     if uses_raw is not None and (not isinstance(uses_raw, dict) or not uses_raw):
-        raise UserError(where, "uses must map names to categories", field="report.uses", fix="e.g. uses: {rag: [retrieval]}")
+        raise UserError(
+            where, "uses must map names to categories", field="report.uses", fix="e.g. uses: {rag: [retrieval]}"
+        )
     if not isinstance(budgets_raw, dict):
-        raise UserError(where, "budgets must map keys to limits", field="report.budgets", fix="e.g. budgets: {p95_ms: 50}")
+        raise UserError(
+            where, "budgets must map keys to limits", field="report.budgets", fix="e.g. budgets: {p95_ms: 50}"
+        )
     uses = None if uses_raw is None else tuple(_use(str(n), c, where) for n, c in uses_raw.items())
     budgets = tuple(_budget(str(k), v, where) for k, v in budgets_raw.items())
     price = raw.get("gpu_hour_usd")
