@@ -145,7 +145,7 @@ def _decision(report: Report) -> list[str]:
     """Per use: the recommendation, runners-up and reasons in a box, then the table of every ranked model."""
     out = ["<h2>Decision</h2>"]
     for d in report.data["decision"].values():
-        rec = f"Recommended: <b>{escape(d['recommended'])}</b>" if d["recommended"] else "No recommendation"
+        rec = f"Recommended: <strong>{escape(d['recommended'])}</strong>" if d["recommended"] else "No recommendation"
         if d["runners_up"]:
             rec += ". Runners-up: " + escape(", ".join(d["runners_up"]))
         out += [
