@@ -101,7 +101,8 @@ def _candidates(
     use: Use, board: Leaderboard, scorer: UseScorer, facts: Mapping[str, dict[str, Any]], tasks: list[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(ranked candidates with score and interval, models left unranked with the tasks they lack)."""
-    ranked, unranked = [], []
+    ranked: list[dict[str, Any]] = []
+    unranked: list[dict[str, Any]] = []
     for m in board.models:
         if any(scorer.by_key.get((m, t)) is not None and scorer.by_key[(m, t)].published for t in tasks):
             continue  # published reference rows are not candidates (no items, not run here)
@@ -126,7 +127,7 @@ def _candidates(
                 **{k: f.get(k) for k in ("hours_per_1m_docs", "usd_per_1m_docs")},
             }
         )
-    ranked.sort(key=lambda c: (-c["_score"], c["model"]))
+    ranked.sort(key=lambda c: (-float(c["_score"]), str(c["model"])))
     return ranked, unranked
 
 

@@ -69,7 +69,8 @@ def speed_row(model: str, raw: dict[str, Any]) -> dict[str, Any]:
 def busy(raw: dict[str, Any]) -> dict[str, Any]:
     """Whether the probe ran on a busy machine: the speed file's optional ``load`` = {"load_1m", "logical_cpus"}
     (the 1-minute load average when the probe started); busy when the load reaches the logical CPUs."""
-    load = raw.get("load") if isinstance(raw.get("load"), dict) else {}
+    found = raw.get("load")
+    load: dict[str, Any] = found if isinstance(found, dict) else {}
     lo, cpus = _num(load, "load_1m"), _num(load, "logical_cpus")
     return {"load_1m": lo, "busy": None if lo is None or not cpus else lo >= cpus}
 
