@@ -82,14 +82,14 @@ def _lead(rec: dict[str, Any], ranked: list[dict[str, Any]]) -> str | None:
     gap = rec["score"] - runner["score"]
     p, n = runner.get("p_vs_best"), runner.get("n_items_min")
     if runner.get("significant") is None:
-        return f"{gap:.2f} points ahead of {runner['model']} ({score_text(runner)}); no paired test (the items differ)"
+        return f"{gap:.2f} points ahead of {runner['model']} at {score_text(runner)}; no paired test (the items differ)"
     if runner["significant"] and runner.get("small_sample"):
         return (
-            f"{gap:.2f} points ahead of {runner['model']} ({score_text(runner)}), p = {p:g} but on only {n} items "
+            f"{gap:.2f} points ahead of {runner['model']} at {score_text(runner)}, p = {p:g} but on only {n} items "
             "(small sample, fewer than 30): the lead is not established"
         )
     return (
-        f"{gap:.2f} points ahead of {runner['model']} ({score_text(runner)}); the lead is significant "
+        f"{gap:.2f} points ahead of {runner['model']} at {score_text(runner)}; the lead is significant "
         f"(paired bootstrap over the same items, p = {p:g})"
     )
 
@@ -135,7 +135,7 @@ def for_use(
     if out["budgets"]:
         text = f"budget {', '.join(out['budgets'])}: "
         text += (
-            "; ".join(f"{c['model']} is over it ({', '.join(c['breaks'])})" for c in over)
+            "; ".join(f"{c['model']} is over it: {', '.join(c['breaks'])}" for c in over)
             if over
             else "every ranked model is within it"
         )

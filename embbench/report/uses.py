@@ -71,7 +71,7 @@ BUDGET_KEYS: dict[str, BudgetKey] = {
 
 @dataclass(frozen=True)
 class Budget:
-    """A limit on one fact: `p95_ms <= 50`, `min_texts_per_s >= 100`."""
+    """A limit on one fact: `p95_ms ≤ 50`, `min_texts_per_s ≥ 100`."""
 
     key: str
     limit: float
@@ -81,7 +81,7 @@ class Budget:
         return BUDGET_KEYS[self.key]
 
     def text(self) -> str:
-        op = ">=" if self.spec.minimum else "<="
+        op = "≥" if self.spec.minimum else "≤"  # no < or > : the Markdown escapes them as entities
         return f"{self.key} {op} {self.limit:g}"
 
     def check(self, facts: Mapping[str, Any]) -> str | None:
@@ -93,8 +93,7 @@ class Budget:
         broken = value < self.limit if self.spec.minimum else value > self.limit
         if not broken:
             return None
-        op = "<" if self.spec.minimum else ">"
-        return f"{self.key} {value:.3g} {op} {self.limit:g}"
+        return f"{self.key} {value:.3g} (limit {self.limit:g})"
 
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")

@@ -102,8 +102,8 @@ def test_a_budget_that_excludes_the_best_makes_the_runner_up_the_recommendation(
     rag = decision(tmp_path, records, budgets=[parse_budget("p95_ms=5")])["rag"]
     assert rag["recommended"] == "fast" and rag["best_score"] == "fast"
     strong = next(c for c in rag["candidates"] if c["model"] == "strong")
-    assert strong["role"] == "over_budget" and strong["breaks"] == ["p95_ms 20 > 5"]
-    assert any("strong is over it (p95_ms 20 > 5)" in r for r in rag["reasons"])
+    assert strong["role"] == "over_budget" and strong["breaks"] == ["p95_ms 20 (limit 5)"]
+    assert any("strong is over it: p95_ms 20 (limit 5)" in r for r in rag["reasons"])
     # without the budget the better model wins
     assert decision(tmp_path, records)["rag"]["recommended"] == "strong"
 
@@ -230,8 +230,8 @@ def test_parse_use_and_budget() -> None:
     assert parse_use("rag=retrieval, reranking") == Use("rag", ("retrieval", "reranking"))
     assert parse_use("overall=all") == Use("overall", None)
     assert parse_budget("p95_ms=50") == Budget("p95_ms", 50.0)
-    assert parse_budget("index_gb=4").check({"index_mb_per_1m": 6000.0}) == "index_gb 6 > 4"
-    assert parse_budget("min_texts_per_s=100").check({"texts_per_s": 26.5}) == "min_texts_per_s 26.5 < 100"
+    assert parse_budget("index_gb=4").check({"index_mb_per_1m": 6000.0}) == "index_gb 6 (limit 4)"
+    assert parse_budget("min_texts_per_s=100").check({"texts_per_s": 26.5}) == "min_texts_per_s 26.5 (limit 100)"
     opts = parse_report_block({"uses": {"rag": ["retrieval"]}, "budgets": {"ram_gb": 2}, "gpu_hour_usd": 1.5}, "m.yaml")
     assert opts.uses == (Use("rag", ("retrieval",)),) and opts.budgets == (Budget("ram_gb", 2.0),)
     assert opts.gpu_hour_usd == 1.5
@@ -253,3 +253,21 @@ def test_bad_uses_and_budgets_are_one_line_errors(call, field: str, fix: str) ->
     with pytest.raises(UserError) as err:
         call()
     assert err.value.field == field and fix in (err.value.fix or "") and "\n" not in str(err.value)
+
+
+def test_cli_report_takes_uses_budgets_and_an_hour_price(tmp_path: Path, capsys) -> None:
+    from embbench.cli import main
+
+    for r in suite():
+        path = tmp_path / "results" / r.model / f"{r.task}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(r.to_json()), encoding="utf-8")
+    speed_file(tmp_path, "strong", 30.0, 20.0)
+    args = ["report", "--output", str(tmp_path), "--resamples", "30", "--no-charts", "--no-html"]
+    assert main([*args, "--use", "search=retrieval", "--budget", "p95_ms=5", "--gpu-hour-usd", "3"]) == 0
+    js = json.loads((tmp_path / "leaderboard.json").read_text(encoding="utf-8"))
+    assert list(js["decision"]) == ["search"] and js["budgets"] == ["p95_ms ≤ 5"]
+    assert next(c for c in js["cost"] if c["model"] == "strong")["usd_per_1m_docs"] == round(3 * 1e6 / 30 / 3600, 3)
+    capsys.readouterr()
+    assert main([*args, "--budget", "p95=5"]) == 2
+    assert "unknown budget 'p95'" in capsys.readouterr().err
