@@ -143,10 +143,16 @@ def for_use(
         if unknown:
             text += f"; not measured, so not excluded: {', '.join(unknown)}"
         reasons.append(text)
-    for key, label in (("pareto_throughput", "quality vs throughput"), ("pareto_index_size", "quality vs index size")):
-        front = [c["model"] for c in ranked if c.get(key)]
-        if front:
-            reasons.append(f"Pareto front ({label}): {', '.join(front)}")
+    fronts = [
+        f"{label}: {', '.join(c['model'] for c in ranked if c.get(key))}"
+        for key, label in (
+            ("pareto_throughput", "quality vs throughput"),
+            ("pareto_index_size", "quality vs index size"),
+        )
+        if any(c.get(key) for c in ranked)
+    ]
+    if fronts:
+        reasons.append("Pareto front (" + "; ".join(fronts) + ")")
     if out["unranked"]:
         reasons.append(
             "not ranked (no score on every task of the use): " + "; ".join(_unranked(u) for u in out["unranked"])
