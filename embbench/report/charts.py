@@ -147,6 +147,37 @@ def category_bars(
     return True
 
 
+def compression_chart(rows: list[dict[str, Any]], out_dir: Path, name: str = "compression") -> bool:
+    """Score (x 100) against index MB per 1M docs (log x), a line per (model, task) through its variants."""
+    mpl = _matplotlib()
+    if mpl is None or not rows:
+        return False
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.0, 5.2))
+    ax = fig.add_subplot()
+    series: dict[tuple[str, str], list[tuple[float, float, str]]] = {}
+    for r in rows:
+        label = r["precision"] if r["precision"] != "float32" else f"{r['dim']}d"
+        series.setdefault((r["model"], r["task"]), []).append(
+            (float(r["index_mb_per_1m_docs"]), 100 * r["score"], label)
+        )
+    for (model, task), pts in series.items():
+        pts.sort()
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", linewidth=1.2, label=f"{model} / {task}")
+        for x, y, label in pts:
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(3, 4), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("Index MB per 1M docs (log scale: the axis does not start at zero)")
+    ax.set_ylabel("Score (x 100, axis from 0)")
+    ax.set_title("Compression: quality vs index size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    _save(fig, out_dir, name)
+    return True
+
+
 def _quality_points(report: dict[str, Any]) -> tuple[list[tuple[str, float, float]], list[tuple[str, float]], str]:
     """The headline use's scores (the first use of the decision, e.g. rag) against texts/s, and the models with
     a score but no throughput; Mean (Task) when the report has no decision."""
@@ -188,6 +219,15 @@ def write_charts(report: dict[str, Any], out_dir: Path, rel: str = "charts") -> 
                 "title": "Mean score per category",
                 "png": f"{rel}/categories.png",
                 "svg": f"{rel}/categories.svg",
+            }
+        )
+    if compression_chart(report.get("compression") or [], out_dir):
+        made.append(
+            {
+                "name": "compression",
+                "title": "Compression: quality vs index size (MB per 1M docs)",
+                "png": f"{rel}/compression.png",
+                "svg": f"{rel}/compression.svg",
             }
         )
     return made

@@ -271,3 +271,22 @@ def test_cli_report_takes_uses_budgets_and_an_hour_price(tmp_path: Path, capsys)
     capsys.readouterr()
     assert main([*args, "--budget", "p95=5"]) == 2
     assert "unknown budget 'p95'" in capsys.readouterr().err
+
+
+def test_compression_chart_when_variants_exist(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    for r in suite():
+        if r.model == "strong" and r.task == "ret":
+            variants = [
+                {"dim": 384, "precision": "float32", "bytes_per_vector": 1536, "score": r.main_score},
+                {"dim": 384, "precision": "binary", "bytes_per_vector": 48, "score": 0.3},
+            ]
+            r = TaskResult(**{**r.__dict__, "compression": variants})
+        path = tmp_path / "results" / r.model / f"{r.task}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(r.to_json()), encoding="utf-8")
+    paths = write_reports(tmp_path, n_resamples=20, html=False)
+    assert tmp_path / "charts" / "compression.png" in paths
+    assert "](charts/compression.png)" in (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
+    js = json.loads((tmp_path / "leaderboard.json").read_text(encoding="utf-8"))
+    assert [c["name"] for c in js["charts"]] == ["categories", "compression"]  # no speed file: no speed chart
