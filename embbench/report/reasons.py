@@ -95,19 +95,23 @@ def _lead(rec: dict[str, Any], ranked: list[dict[str, Any]]) -> str | None:
 
 
 def _tie(rec: dict[str, Any], best: dict[str, Any], tied: list[dict[str, Any]], by: str | None) -> str:
-    names = ", ".join(c["model"] for c in tied)
+    models = [c["model"] for c in tied]
+    names = " and ".join(models) if len(models) == 2 else ", ".join(models)
     others = [c for c in tied if c is not best]
     ps = ", ".join(f"p = {c['p_vs_best']:g}" for c in others)
     head = f"{names} are not distinguishable on these tasks ({ps} against {best['model']})"
     if by is None:
         return f"{head}; no cost figure is known for all of them, so the best-scoring {best['model']} is recommended"
     if rec is best:
+        other = others[0]
         return (
-            f"{head}; {rec['model']} also has {TIE_BREAK[by]}: "
-            + ratio_text(rec, others[0])
-            + f" than {others[0]['model']}"
+            f"{head}; {rec['model']} also has {TIE_BREAK[by]}: compared with {other['model']}, it is "
+            f"{ratio_text(rec, other)}"
         )
-    return f"{head}; {rec['model']} has {TIE_BREAK[by]}: it is {ratio_text(rec, best)} than {best['model']}"
+    return (
+        f"{head}; {rec['model']} is recommended as it has {TIE_BREAK[by]}: compared with {best['model']}, it is "
+        f"{ratio_text(rec, best)}"
+    )
 
 
 def for_use(
