@@ -124,7 +124,7 @@ def _candidates(
                 "ci_high": rnd(ci[1]) if ci else None,
                 "n_items_min": scorer.min_items(m, tasks),
                 **{k: f.get(k) for k in ("texts_per_s", "latency_ms_p95", "peak_rss_mb", "index_mb_per_1m")},
-                **{k: f.get(k) for k in ("hours_per_1m_docs", "usd_per_1m_docs")},
+                **{k: f.get(k) for k in ("hours_per_1m_docs", "usd_per_1m_docs", "busy")},
             }
         )
     ranked.sort(key=lambda c: (-float(c["_score"]), str(c["model"])))

@@ -72,7 +72,7 @@ def busy(raw: dict[str, Any]) -> dict[str, Any]:
     found = raw.get("load")
     load: dict[str, Any] = found if isinstance(found, dict) else {}
     lo, cpus = _num(load, "load_1m"), _num(load, "logical_cpus")
-    return {"load_1m": lo, "busy": None if lo is None or not cpus else lo >= cpus}
+    return {"load_1m": lo, "logical_cpus": cpus, "busy": None if lo is None or not cpus else lo >= cpus}
 
 
 def machine_id(hw: dict[str, Any]) -> str:
@@ -101,7 +101,8 @@ def speed_section(output: Path, board: Leaderboard) -> tuple[list[dict[str, Any]
             + "; ".join(f"{', '.join(ms)} on {mach}" for mach, ms in machines.items())
         )
     warnings += [
-        f"speed of {s['model']} was probed on a busy machine (load {s['load_1m']:.1f} on its CPUs): its timings "
+        f"speed of {s['model']} was probed on a busy machine (load {s['load_1m']:.1f} on {s['logical_cpus']:.0f} "
+        "logical CPUs): its timings "
         "include that contention (re-run `embbench speed --force` on a quiet machine)"
         for s in speed
         if s["busy"]

@@ -31,7 +31,8 @@ def facts_text(c: dict[str, Any]) -> str:
     parts = [f.format(c[k]) for k, f in FACTS if isinstance(c.get(k), (int, float))]
     if not parts:
         return "no speed probe (a ranking baseline or no speed file): speed, memory, index size and cost not measured"
-    return ", ".join(parts)
+    busy = " (probed on a busy machine: timings include the contention)" if c.get("busy") else ""
+    return ", ".join(parts) + busy
 
 
 def test_text(c: dict[str, Any], best: dict[str, Any]) -> str:

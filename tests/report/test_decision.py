@@ -210,7 +210,9 @@ def test_not_evaluated_compression_and_wiki_rules_in_every_format(tmp_path: Path
     assert md.index("## Decision") < md.index("## Summary") < md.index("## Provenance") < md.index("### Models")
     assert "<br>" not in md and "by `embbench run`" in md and "embbench report`" not in md
     assert f"`{out / 'speed'}/<model>.json`" in md
-    assert "probed on a busy machine (load 3.5" in md and "busy" in html
+    assert "probed on a busy machine (load 3.5 on 2 logical CPUs)" in md
+    strong = next(c for c in js["decision"]["rag"]["candidates"] if c["model"] == "strong")
+    assert "probed on a busy machine" in strong["reason"] and "busy" in html
     assert html.index("<h2>Decision</h2>") < html.index("<h2>Summary</h2>") < html.index("<h2>Provenance</h2>")
 
 

@@ -23,9 +23,9 @@ def _speed(output: Path, load: float | None) -> None:
 
 
 def test_busy_reads_the_optional_load() -> None:
-    assert busy({"load": {"load_1m": 2.0, "logical_cpus": 2}}) == {"load_1m": 2.0, "busy": True}
-    assert busy({"load": {"load_1m": 0.5, "logical_cpus": 2}}) == {"load_1m": 0.5, "busy": False}
-    assert busy({}) == {"load_1m": None, "busy": None}  # older speed files: unknown, not quiet
+    assert busy({"load": {"load_1m": 2.0, "logical_cpus": 2}}) == {"load_1m": 2.0, "logical_cpus": 2.0, "busy": True}
+    assert busy({"load": {"load_1m": 0.5, "logical_cpus": 2}}) == {"load_1m": 0.5, "logical_cpus": 2.0, "busy": False}
+    assert busy({}) == {"load_1m": None, "logical_cpus": None, "busy": None}  # older speed files: unknown, not quiet
 
 
 def test_diff_does_not_call_a_busy_and_a_quiet_probe_the_same(tmp_path: Path) -> None:
