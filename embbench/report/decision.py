@@ -25,6 +25,7 @@ from embbench.report.board import Leaderboard
 from embbench.report.charts import pareto_front
 from embbench.report.model import ALPHA, rnd
 from embbench.report.uses import DEFAULT_USES, Budget, Use, use_tasks
+from embbench.errors import UserError
 from embbench.results import TaskResult
 
 SMALL_SAMPLE = 30  # fewer items than this on a task: a test's "significant" is not trusted
@@ -221,5 +222,10 @@ def decide(
     budgets: Sequence[Budget] = (),
 ) -> dict[str, dict[str, Any]]:
     """leaderboard.json's "decision": {use: {recommended, runners_up, reasons, tasks, candidates, ...}}."""
+    chosen = list(uses or DEFAULT_USES)
+    names = [u.name for u in chosen]
+    for name in names:
+        if names.count(name) > 1:
+            raise UserError("--use", f"use {name!r} is given twice", field="use", fix="give each use one NAME=cats")
     scorer = UseScorer(by_key, resampler)
-    return {u.name: decide_use(u, board, scorer, facts, budgets) for u in (uses or DEFAULT_USES)}
+    return {u.name: decide_use(u, board, scorer, facts, budgets) for u in chosen}

@@ -150,6 +150,11 @@ def test_custom_uses_and_a_use_without_tasks(tmp_path: Path) -> None:
     assert d["sim"]["recommended"] is None and d["sim"]["reasons"] == ["no STS task in this run"]
 
 
+def test_a_use_given_twice_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="given twice"):
+        decision(tmp_path, suite(), uses=[parse_use("rag=retrieval"), parse_use("rag=reranking")])
+
+
 def test_cost_from_the_probe_and_the_hour_price(tmp_path: Path) -> None:
     speed_file(tmp_path, "strong", 100.0, 20.0)
     data = build_report(tmp_path, records=suite(), n_resamples=50, gpu_hour_usd=2.0).data
