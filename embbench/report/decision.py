@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from embbench.errors import UserError
 from embbench.report import stats
 from embbench.report.board import Leaderboard
 from embbench.report.charts import pareto_front
 from embbench.report.model import ALPHA, rnd
 from embbench.report.uses import DEFAULT_USES, Budget, Use, use_tasks
-from embbench.errors import UserError
 from embbench.results import TaskResult
 
 SMALL_SAMPLE = 30  # fewer items than this on a task: a test's "significant" is not trusted
