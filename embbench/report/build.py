@@ -102,6 +102,7 @@ def _decision_parts(
         "decision": decision.decide(board, by_key, resampler, known, uses, budgets),
         "cost": costs,
         "cost_notes": [n for n in (cost.truncation_note(c) for c in costs) if n],
+        "cost_by_task": cost.task_rows(records, data["speed"], gpu_hour_usd),
         "not_evaluated": not_evaluated,
         "compression": compression,
         "rag": rag.rag_rows(records, board),

@@ -8,6 +8,10 @@ Per model with a speed file (``<output>/speed/<model>.json``):
   (capped at its token limit), ``tokens_per_doc_uncut`` = sample_mean_chars x the tokenizer's tokens per 1000
   characters on the run's tasks (the Truncation table); ``share_of_tokens_embedded`` = their ratio (1 = nothing cut);
 - ``gpu_hours_per_1m_docs``: the hours when the probe ran on a GPU (None on a CPU);
+- per task, when the result's ``truncation`` records the task's own text lengths (``mean_tokens``: tokens per text
+  before the model's limit, ``mean_tokens_seen``: after it, ``mean_chars``), ``cost_by_task`` rescales the probe to
+  them: hours = 10^6 x mean_tokens_seen / tokens_per_s / 3600 (a model without a tokenizer: the probe's hours x
+  mean_chars / sample_mean_chars), with ``share_of_tokens_embedded`` = mean_tokens_seen / mean_tokens;
 - ``usd_per_1m_docs``: an API model's ``price_per_1m_tokens`` (its model_info, from models.yaml) x the tokens of 1M
   documents; a local model's hours x ``gpu_hour_usd`` (the price of an hour of the device the probe ran on) when
   given; None otherwise.
@@ -107,3 +111,36 @@ def cost_note(gpu_hour_usd: float | None) -> str:
         "(400-1500 characters) on this machine, one process; a ranking baseline (BM25) has no probe. "
         f"{money}. Tokens per doc: what the model read (after its token limit) / the whole passage."
     )
+
+
+def task_rows(records: list[Any], speed: list[dict[str, Any]], gpu_hour_usd: float | None) -> list[dict[str, Any]]:
+    """Per (model, task) whose result records its texts' lengths: hours (and USD) for 1M texts of that length."""
+    by_model = {s["model"]: s for s in speed}
+    out = []
+    for r in records:
+        s, tr = by_model.get(r.model), r.truncation if isinstance(r.truncation, dict) else {}
+        seen, whole, chars = _num(tr.get("mean_tokens_seen")), _num(tr.get("mean_tokens")), _num(tr.get("mean_chars"))
+        if s is None or (seen is None and chars is None):
+            continue
+        tokens, texts, sample = (
+            _num(s.get("tokens_per_s")),
+            _num(s.get("texts_per_s")),
+            _num(s.get("sample_mean_chars")),
+        )
+        if tokens and seen is not None:
+            hours: float | None = 1e6 * seen / tokens / 3600
+        elif texts and chars and sample:
+            hours = 1e6 / texts / 3600 * chars / sample
+        else:
+            hours = None
+        out.append(
+            {
+                "model": r.model,
+                "task": r.task,
+                "hours_per_1m_docs": rnd(hours, 3),
+                "usd_per_1m_docs": rnd(hours * gpu_hour_usd, 3) if hours is not None and gpu_hour_usd else None,
+                "mean_chars": rnd(chars, 0),
+                "share_of_tokens_embedded": rnd(seen / whole, 2) if seen is not None and whole else None,
+            }
+        )
+    return out

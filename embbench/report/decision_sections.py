@@ -19,9 +19,35 @@ def tables(data: dict[str, Any]) -> list[Table]:
         out.append(rag_table(data))
     if any(c.get("hours_per_1m_docs") is not None for c in data["cost"]):
         out.append(cost_table(data))
+    if data.get("cost_by_task"):
+        out.append(cost_by_task_table(data))
     if data["compression"]:
         out.append(compression_table(data))
     return out
+
+
+def cost_by_task_table(data: dict[str, Any]) -> Table:
+    """Per model and task with recorded text lengths: hours and USD for 1M texts of the task's own length."""
+    header = [
+        HeaderCell("Model", numeric=False),
+        HeaderCell("Task", numeric=False),
+        HeaderCell("Mean chars", key="mean_chars"),
+        HeaderCell("Hours / 1M docs", key="hours_per_1m_docs"),
+        HeaderCell("USD / 1M docs", key="usd_per_1m_docs"),
+        HeaderCell("Share embedded", key="share_of_tokens_embedded"),
+    ]
+    rows = [
+        [
+            text_cell(c["model"]),
+            text_cell(c["task"]),
+            num_cell(c["mean_chars"], 0),
+            num_cell(c["hours_per_1m_docs"], 2),
+            num_cell(c["usd_per_1m_docs"], 2),
+            num_cell(c["share_of_tokens_embedded"], 2),
+        ]
+        for c in data["cost_by_task"]
+    ]
+    return Table("cost_by_task", "Cost per task (the task's own text lengths)", header, rows)
 
 
 def _use_score(c: dict[str, Any]) -> Cell:

@@ -36,6 +36,7 @@ LAYOUT = [
     "charts",
     "speed",
     "cost",
+    "cost_by_task",
     "compression",
     "truncation",
     "provenance",

@@ -38,6 +38,7 @@ LAYOUT = [
     ("charts", 2),
     ("speed", 2),
     ("cost", 2),
+    ("cost_by_task", 3),
     ("compression", 2),
     ("truncation", 2),
     ("provenance", 2),

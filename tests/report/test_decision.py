@@ -166,6 +166,19 @@ def test_cost_from_the_probe_and_the_hour_price(tmp_path: Path) -> None:
     assert next(c for c in rag["candidates"] if c["model"] == "strong")["usd_per_1m_docs"] == 5.556
 
 
+def test_cost_per_task_from_the_tasks_own_lengths(tmp_path: Path) -> None:
+    trunc = {"max_tokens": 256, "mean_tokens": 400.0, "mean_tokens_seen": 250.0, "mean_chars": 1300.0}
+    records = [TaskResult(**{**r.__dict__, "truncation": trunc}) if r.model == "strong" else r for r in suite()]
+    speed_file(tmp_path, "strong", 100.0, 20.0)  # 20000 tokens/s
+    data = build_report(tmp_path, records=records, n_resamples=20, gpu_hour_usd=1.0).data
+    row = next(c for c in data["cost_by_task"] if c["task"] == "ret")
+    assert row["hours_per_1m_docs"] == round(1e6 * 250 / 20000 / 3600, 3)  # 3.472 h
+    assert row["usd_per_1m_docs"] == row["hours_per_1m_docs"] and row["share_of_tokens_embedded"] == 0.62
+    assert {c["model"] for c in data["cost_by_task"]} == {"strong"}  # the others record no lengths
+    report = build_report(tmp_path, records=records, n_resamples=20)
+    assert report.section("cost_by_task") is not None
+
+
 def test_api_price_per_token(tmp_path: Path) -> None:
     records = [
         result("api", t, values(k), model_info={"backend": "openai", "price_per_1m_tokens": 0.1})
