@@ -79,6 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     rep.add_argument("--no-charts", action="store_true", help="skip the PNG/SVG charts (matplotlib)")
     rep.add_argument("--no-html", action="store_true", help="skip leaderboard.html")
+    rep.add_argument(
+        "--use",
+        action="append",
+        default=[],
+        metavar="NAME=CAT,CAT",
+        help="a decision use (repeatable; default: rag=retrieval,reranking and overall=all)",
+    )
+    rep.add_argument(
+        "--budget",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a limit on the recommendation, e.g. p95_ms=50, index_gb=4, usd_per_1m_docs=2 (repeatable)",
+    )
+    rep.add_argument(
+        "--gpu-hour-usd", type=float, default=None, help="price of an hour of the probe's device: turns hours into USD"
+    )
     dif = sub.add_parser("diff", help="score deltas and configuration changes between two output folders")
     dif.add_argument("run_a", type=Path, metavar="RUN_A", help="output folder of the first run (e.g. reports)")
     dif.add_argument("run_b", type=Path, metavar="RUN_B", help="output folder of the second run")
@@ -158,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = run(models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed)
     # --- --executor ray: end ---
     if (args.output / "results").is_dir():
-        paths = write_reports(args.output)
+        paths = write_reports(args.output, generated_by="embbench run")
         stderr_log("leaderboards: " + ", ".join(map(str, paths)))
     for model, reason, optional in summary.unavailable:
         if not optional:  # optional ones were reported in their one progress line
@@ -202,8 +219,19 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UserError(args.output / "results", "no results folder", fix="run `embbench run` first or pass --output")
     if args.resamples < 1:
         raise UserError("--resamples", "must be at least 1")
+    from embbench.report.uses import parse_budget, parse_use
+
+    if args.gpu_hour_usd is not None and not args.gpu_hour_usd >= 0:
+        raise UserError("--gpu-hour-usd", "must be a non-negative number", fix="e.g. --gpu-hour-usd 2.5")
     paths = write_reports(
-        args.output, n_resamples=args.resamples, seed=args.seed, charts=not args.no_charts, html=not args.no_html
+        args.output,
+        n_resamples=args.resamples,
+        seed=args.seed,
+        charts=not args.no_charts,
+        html=not args.no_html,
+        uses=[parse_use(u) for u in args.use] or None,
+        budgets=[parse_budget(b) for b in args.budget],
+        gpu_hour_usd=args.gpu_hour_usd,
     )
     for p in paths:
         print(p)
