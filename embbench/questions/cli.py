@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     dropped = ", ".join(f"{k} {counts.get(k, 0)}" for k in FILTERS)
     log(
         f"{args.out}: {summary.get('questions')} questions; {counts.get('passages', 0)} passages asked, "
-        f"{counts.get('candidates', 0)} candidates, {counts.get('malformed', 0)} malformed answers skipped; "
+        f"{counts.get('candidates', 0)} candidates, {counts.get('malformed', 0)} malformed answer(s) skipped; "
         f"dropped: {dropped}"
     )
     tokens, cost = summary.get("tokens", {}), summary.get("cost_usd")

@@ -89,5 +89,10 @@ class Seen:
         return None
 
 
+# what else the summary counts: passages asked, answers asked again, answers skipped, candidates and where they went
+TALLIES = ("passages", "retried_malformed", "malformed", "candidates", "accepted", "spare")
+
+
 def empty_counts() -> Counter[str]:
-    return Counter(dict.fromkeys(FILTERS, 0))
+    """Every tally and filter at 0, so the summary names each even when it dropped nothing."""
+    return Counter(dict.fromkeys(TALLIES + FILTERS, 0))

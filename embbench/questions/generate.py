@@ -98,7 +98,7 @@ class _State:
             self.seen.add(r["question"])
         old = _read_sidecar(s.out, record)
         self.done: set[str] = set(old.get("passages_done", [])) | {r["passage"] for r in self.rows}
-        self.counts: Counter[str] = filters.empty_counts() + Counter()
+        self.counts: Counter[str] = filters.empty_counts()
         self.counts.update(old.get("counts", {}))
         self.tokens = dict(old.get("tokens", {"in": 0, "out": 0}))
         self.runs = int(old.get("runs", 0)) + 1
@@ -121,7 +121,7 @@ class _State:
         tokens = {"in": base["in"] + client.tokens_in, "out": base["out"] + client.tokens_out}
         cost = None
         if self.s.price_in is not None or self.s.price_out is not None:
-            cost = round(tokens["in"] / 1e6 * (self.s.price_in or 0) + tokens["out"] / 1e6 * (self.s.price_out or 0), 6)
+            cost = tokens["in"] / 1e6 * (self.s.price_in or 0) + tokens["out"] / 1e6 * (self.s.price_out or 0)
         payload = {
             "generated_by": {
                 **self.record,
