@@ -28,7 +28,7 @@ from embbench.questions import filters, prompts
 from embbench.questions.client import ChatClient
 from embbench.questions.parse import Candidate, parse_candidates, parse_verdict
 from embbench.questions.sample import Passage, read_corpus, spread
-from embbench.spec.documents import Chunking
+from embbench.spec.documents import Chunking, generated_by_path
 
 HEADER = ["question", "answer", "document", "passage"]
 Log = Callable[[str], None]
@@ -61,7 +61,7 @@ class Outcome:
 
 
 def sidecar_path(out: Path) -> Path:
-    return out.with_name(out.stem + ".generated_by.json")
+    return generated_by_path(out)
 
 
 def ask(client: ChatClient, passage: Passage, examples: list[str], s: Settings) -> Outcome:
