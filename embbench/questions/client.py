@@ -139,7 +139,7 @@ class ChatClient:
         try:
             answer = self._with_retries(body)
         except _Refused as exc:
-            if self.structured and "response_format" in exc.reason:
+            if self.structured and any(w in exc.reason for w in ("response_format", "json_schema", "guided")):
                 self.structured = False  # an older server: plain text, parsed line by line
                 return self.chat(messages, schema, name)
             if "model" in exc.reason.lower():

@@ -65,8 +65,11 @@ def as_text(items: list[dict[str, str]]) -> str:
 class ChatServer:
     """Start with `with ChatServer() as s:`; s.url is the base URL up to /v1."""
 
-    def __init__(self, *, unanswerable: bool = False, list_models: bool = True):
+    def __init__(
+        self, *, unanswerable: bool = False, list_models: bool = True, structured: bool = True, redirect: bool = False
+    ):
         self.unanswerable, self.list_models = unanswerable, list_models
+        self.structured, self.redirect = structured, redirect  # False: refuse response_format; True: 307 everything
         self.lock = threading.Lock()
         self.passages: list[str] = []  # distinct passages, in the order first asked about
         self.chat_requests = self.rate_limited = self.verify_requests = 0
@@ -85,6 +88,8 @@ class ChatServer:
 
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         """(status, JSON body, headers) for one chat request."""
+        if not self.structured and "response_format" in body:
+            return 400, {"error": {"message": "response_format is not supported by this server"}}, {}
         if body.get("model") != MODEL:
             return 404, {"error": {"message": f"The model `{body.get('model')}` does not exist."}}, {}
         prompt = body["messages"][-1]["content"]
@@ -135,14 +140,18 @@ class ChatServer:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
-                if self.path == "/v1/models" and server.list_models:
+                if server.redirect:
+                    self._send(307, {}, {"Location": "http://127.0.0.1:9/v1/models"})
+                elif self.path == "/v1/models" and server.list_models:
                     self._send(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]}, {})
                 else:
                     self._send(404, {"detail": "Not Found"}, {})
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if self.path != "/v1/chat/completions":
+                if server.redirect:
+                    self._send(307, {}, {"Location": "http://127.0.0.1:9/v1/chat/completions"})
+                elif self.path != "/v1/chat/completions":
                     self._send(404, {"detail": "Not Found"}, {})
                 else:
                     self._send(*server.answer(body))
