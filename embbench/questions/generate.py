@@ -184,6 +184,8 @@ def _read_sidecar(out: Path, record: dict[str, Any]) -> dict[str, Any]:
 
 def generate(s: Settings, client: ChatClient, log: Log) -> dict[str, Any]:
     """Generate until the CSV holds s.n questions (or the passages run out); the sidecar's payload."""
+    if s.out.is_dir():
+        raise UserError(s.out, "is a folder", field="--out", fix="give a file name, e.g. questions.csv")
     corpus = read_corpus(s.documents, s.chunking)
     for sk in corpus.skipped:
         log(f"{s.documents / sk.path}: skipped: {sk.reason}")
@@ -204,6 +206,7 @@ def generate(s: Settings, client: ChatClient, log: Log) -> dict[str, Any]:
         log(f"{s.out}: already holds {len(state.rows)} questions (--n {s.n}); nothing to do")
         return {"questions": len(state.rows), "counts": dict(state.counts)}
     client.probe()
+    s.out.parent.mkdir(parents=True, exist_ok=True)
     log(f"questions: {len(todo)} passages to ask {client.model} at {client.host} for {s.n - len(state.rows)} questions")
     _loop(s, client, examples, state, todo, base)
     state.save(client, base)

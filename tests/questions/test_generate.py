@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -185,26 +184,6 @@ def test_key_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypat
         line = one_line_error(capsys, argv)
         assert "unencrypted" in line and "sk-secret" not in line
     assert not (tmp_path / "q.csv").exists()
-
-
-@pytest.mark.skipif(shutil.which("true") is None, reason="posix")
-def test_parse_plain_text_answers() -> None:
-    from embbench.questions.parse import parse_candidates, parse_verdict
-
-    text = (
-        'Here are 3 questions:\n1) "Когда открылся театр?" — Ответ: Театр открылся в 1870 году.\n'
-        "- Вопрос 2: «Кто его построил?»\n  Answer: Его построил архитектор.\n* Sure, anything else?\n"
-        "Конечно! Вот ещё:\n3. где находится сад"
-    )
-    got = [(c.question, c.answer) for c in parse_candidates(text)]
-    assert got == [
-        ("Когда открылся театр?", "Театр открылся в 1870 году."),
-        ("Кто его построил?", "Его построил архитектор."),
-        ("Sure, anything else?", None),
-        ("где находится сад", None),
-    ]
-    assert parse_candidates("Извините, не могу.") == []
-    assert parse_verdict('```json\n{"answers": false}\n```') is False and parse_verdict("Да.") is True
 
 
 def test_a_run_over_generated_and_real_questions_reports_the_bm25_leakage(
