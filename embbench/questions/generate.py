@@ -5,7 +5,8 @@ generated from; the documents task ignores it). Each accepted row is appended, f
 killed generation keeps every row it reported; re-running the same command continues: passages that already have
 a row, or that the sidecar records as done, are not asked again, and duplicates are checked against the rows
 already there. The sidecar <out stem>.generated_by.json (rewritten atomically after each passage) holds the
-`generated_by` record: LLM host, model, prompt version, seed, date, counts of every filter, tokens and cost.
+`generated_by` record (LLM host, model, prompt version, seed, date, counts of every filter, tokens, cost, summed
+over the runs; a documents task over the file copies it into its results) and the passages done.
 """
 
 from __future__ import annotations
@@ -99,9 +100,11 @@ class _State:
         old = _read_sidecar(s.out, record)
         self.done: set[str] = set(old.get("passages_done", [])) | {r["passage"] for r in self.rows}
         self.counts: Counter[str] = filters.empty_counts()
-        self.counts.update(old.get("counts", {}))
-        self.tokens = dict(old.get("tokens", {"in": 0, "out": 0}))
-        self.runs = int(old.get("runs", 0)) + 1
+        before = old.get("generated_by", {})
+        self.counts.update(before.get("counts", {}))
+        self.tokens = dict(before.get("tokens", {"in": 0, "out": 0}))
+        self.requests, self.retries = int(before.get("requests", 0)), int(before.get("retries", 0))
+        self.runs = int(before.get("runs", 0)) + 1
 
     def accept(self, c: Candidate, p: Passage) -> None:
         new = not self.s.out.exists() or self.s.out.stat().st_size == 0
@@ -122,20 +125,18 @@ class _State:
         cost = None
         if self.s.price_in is not None or self.s.price_out is not None:
             cost = tokens["in"] / 1e6 * (self.s.price_in or 0) + tokens["out"] / 1e6 * (self.s.price_out or 0)
-        payload = {
-            "generated_by": {
-                **self.record,
-                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            },
+        record = {
+            **self.record,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "questions": len(self.rows),
             "counts": dict(self.counts),
             "tokens": tokens,
             "cost_usd": cost,
-            "requests": client.requests,
-            "retries": client.retries,
+            "requests": self.requests + client.requests,
+            "retries": self.retries + client.retries,
             "runs": self.runs,
-            "passages_done": sorted(self.done),
         }
+        payload = {"generated_by": record, "passages_done": sorted(self.done)}
         self.tokens = tokens
         atomic_write_json(sidecar_path(self.s.out), payload)
 
@@ -183,7 +184,7 @@ def _read_sidecar(out: Path, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def generate(s: Settings, client: ChatClient, log: Log) -> dict[str, Any]:
-    """Generate until the CSV holds s.n questions (or the passages run out); the sidecar's payload."""
+    """Generate until the CSV holds s.n questions (or the passages run out); the generated_by record."""
     if s.out.is_dir():
         raise UserError(s.out, "is a folder", field="--out", fix="give a file name, e.g. questions.csv")
     corpus = read_corpus(s.documents, s.chunking)
@@ -212,7 +213,8 @@ def generate(s: Settings, client: ChatClient, log: Log) -> dict[str, Any]:
     state.save(client, base)
     if len(state.rows) < s.n:
         log(f"{s.out}: the passages ran out at {len(state.rows)} of {s.n} questions (see the counts below)")
-    return json.loads(sidecar_path(s.out).read_text(encoding="utf-8"))
+    record: dict[str, Any] = json.loads(sidecar_path(s.out).read_text(encoding="utf-8"))["generated_by"]
+    return record
 
 
 def _loop(

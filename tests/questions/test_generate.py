@@ -16,6 +16,7 @@ from embbench.data.documents.build import build_documents
 from embbench.questions.cli import main
 from embbench.questions.filters import FILTERS
 from embbench.questions.generate import HEADER, sidecar_path
+from embbench.questions.prompts import PROMPT_VERSION
 from embbench.spec import load_tasks
 from tests.questions.chat_server import MODEL, ChatServer
 
@@ -63,7 +64,7 @@ def test_every_filter_is_exercised_and_counted(tmp_path: Path, capsys: pytest.Ca
         assert main(args(server, out, 8, "--concurrency", "3", "--price-in", "0.5", "--price-out", "2")) == 0
     got = rows(out)
     assert len(got) == 8 and list(got[0]) == HEADER
-    record = json.loads(sidecar_path(out).read_text(encoding="utf-8"))
+    record = json.loads(sidecar_path(out).read_text(encoding="utf-8"))["generated_by"]
     counts = record["counts"]
     # the server's answers trip every filter but the --verify one (tested below)
     for name in FILTERS:
@@ -74,9 +75,8 @@ def test_every_filter_is_exercised_and_counted(tmp_path: Path, capsys: pytest.Ca
     assert record["retries"] >= 1 and server.rate_limited == 1  # the 429 was retried
     assert record["tokens"] == {"in": server.prompt_tokens, "out": server.completion_tokens}
     assert record["cost_usd"] == pytest.approx(server.prompt_tokens * 0.5e-6 + server.completion_tokens * 2e-6)
-    by = record["generated_by"]
-    assert by["llm"] == server.url.rsplit("/v1", 1)[0] and by["model"] == MODEL and by["seed"] == 0
-    assert by["prompt_version"] and by["date"]
+    assert record["llm"] == server.url.rsplit("/v1", 1)[0] and record["model"] == MODEL and record["seed"] == 0
+    assert record["prompt_version"] == PROMPT_VERSION and record["date"] and record["questions"] == 8
     for r in got:  # the good question of each passage, with the passage's first sentence, in Russian
         assert r["question"].startswith("Что известно про") and r["answer"] and r["passage"].startswith(r["document"])
     assert len({r["question"] for r in got}) == 8 and len({r["passage"] for r in got}) == 8
@@ -106,7 +106,7 @@ def test_verify_pass_drops_questions_the_passage_does_not_answer(tmp_path: Path)
     out = tmp_path / "questions.csv"
     with ChatServer(unanswerable=True) as server:
         assert main(args(server, out, 4, "--verify", "--concurrency", "1")) == 0
-    counts = json.loads(sidecar_path(out).read_text(encoding="utf-8"))["counts"]
+    counts = json.loads(sidecar_path(out).read_text(encoding="utf-8"))["generated_by"]["counts"]
     assert counts["not_answered"] >= 4 and server.verify_requests >= 8
     assert all("билет" not in r["question"] for r in rows(out))
 
@@ -128,7 +128,7 @@ def test_a_killed_generation_resumes_without_duplicates(tmp_path: Path) -> None:
         assert len(final) == 7 and final[:3] == first
         assert len({r["question"] for r in final}) == 7 and len({r["passage"] for r in final}) == 7
         assert server.chat_requests > asked
-        record = json.loads(sidecar_path(out).read_text(encoding="utf-8"))
+        record = json.loads(sidecar_path(out).read_text(encoding="utf-8"))["generated_by"]
         assert record["questions"] == 7 and record["runs"] == 2
 
 
@@ -210,7 +210,8 @@ def test_a_run_over_generated_and_real_questions_reports_the_bm25_leakage(
     argv = ["run", "--models", str(models), "--tasks", *tasks, "--output", str(report), "--no-speed", "--no-cache"]
     assert embbench(argv) == 0, capsys.readouterr().err
     record = json.loads((report / "results" / "bm25" / "generated.json").read_text(encoding="utf-8"))
-    assert record["task_info"]["documents"]["generated_by"]["model"] == MODEL
+    by = record["task_info"]["documents"]["generated_by"]  # the record travels into the results
+    assert by["model"] == MODEL and by["questions"] == 10 and by["counts"]["accepted"] == 10
     scores = {
         t: json.loads((report / "results" / "bm25" / f"{t}.json").read_text(encoding="utf-8"))["main_score"]
         for t in ("generated", "real")
