@@ -166,14 +166,16 @@ def report_failures(summary: RunSummary) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from embbench.data.documents.build import build_documents, notes  # your own documents: BEIR folders
     from embbench.encode.cache import DiskCache
-    from embbench.report.model import write_reports
+    from embbench.report.write import write_reports
     from embbench.run.runner import run
-    from embbench.spec.config import load_models, load_tasks
+    from embbench.spec import load_models, load_tasks
 
     models = load_models(args.models)
     tasks = load_tasks(task_paths(args))
     check_writable(args.output)
+    tasks = build_documents(tasks, args.output, say)
     say(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
     cache = None if args.no_cache else DiskCache(args.cache_dir)
     executor = make_executor(args)
@@ -185,6 +187,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         paths = write_reports(args.output)
         say("leaderboards: " + ", ".join(map(str, paths)))
     report_failures(summary)
+    for line in notes(tasks):  # your own documents: unmatched questions, files skipped
+        say(line)
     say(
         f"done: {len(summary.written)} written, {len(summary.skipped)} already present, "
         f"{len(summary.failed)} failed, {len(summary.unavailable)} model(s) unavailable"
@@ -195,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_speed(args: argparse.Namespace) -> int:
     from embbench.run.probes import run_speed
-    from embbench.spec.config import load_models
+    from embbench.spec import load_models
 
     for flag in ("passages", "queries"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
@@ -215,7 +219,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from embbench.report.model import write_reports
+    from embbench.report.write import write_reports
 
     if not (args.output / "results").is_dir():
         raise UserError(args.output / "results", "no results folder", fix="run `embbench run` first or pass --output")
@@ -265,7 +269,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 # --- task suites: begin ---
 def task_paths(args: argparse.Namespace) -> list[Path]:
     """--tasks plus the folders of the --suite names; tasks/ when neither is given."""
-    from embbench.spec.config import find_suite
+    from embbench.spec import find_suite
 
     paths = list(args.tasks or []) + [find_suite(name) for name in args.suite]
     return paths or [Path("tasks")]
@@ -276,12 +280,12 @@ def task_paths(args: argparse.Namespace) -> list[Path]:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from embbench import categories
-    from embbench.spec.config import load_tasks
+    from embbench.spec import HubSource, load_tasks
 
     print(f"{'task':32} {'category':26} {'main metric':14} {'split':15} source")
     for t in load_tasks(task_paths(args)):
         metric = t.main_metric or categories.get(t.category).MAIN_METRIC
-        source = f"hf:{t.hub.short}" if t.hub is not None else t.source  # hub tasks: dataset@revision
+        source = f"hf:{t.source.short}" if isinstance(t.source, HubSource) else t.reference  # hub: dataset@revision
         print(f"{t.name:32} {t.category:26} {metric:14} {t.eval_split:15} {source}")
     return 0
 

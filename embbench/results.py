@@ -100,16 +100,6 @@ class TaskResult:
         kwargs.setdefault("applicable", score is not None)
         return cls(**kwargs)
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """Mapping-style read of a field (for readers that treat records and published rows alike)."""
-        return getattr(self, key, default)
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
-
 
 def write_result(output: Path, result: TaskResult) -> Path:
     """The one writer of result files: atomically, at result_path(output, model, task)."""

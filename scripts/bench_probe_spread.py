@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from embbench.encode.backends import load_encoder
-    from embbench.spec.config import ModelSpec
+    from embbench.spec import ModelSpec
     from embbench.speed import probe as speed
     from embbench.speed import sample
 

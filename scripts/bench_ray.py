@@ -103,7 +103,7 @@ def overhead(workers: int, chunk: int, n_chunks: int, max_seq_length: int) -> di
     import ray
 
     from embbench.run.ray_pool import EncoderActor
-    from embbench.spec.config import ModelSpec
+    from embbench.spec import ModelSpec
 
     t0 = time.perf_counter()
     ray.init(num_cpus=workers, include_dashboard=False, logging_level="warning")

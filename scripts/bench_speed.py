@@ -112,7 +112,7 @@ def mteb_run(tasks, reranking: str) -> tuple[float, dict[str, tuple[float, int]]
             category = reranking if t.category == "reranking" else t.category
             counted[0] = 0
             t0 = time.perf_counter()
-            mteb_scores(category, t.data, minilm_path(), params)
+            mteb_scores(category, t.source.folder, minilm_path(), params)  # local tasks only
             per_task[t.name] = (time.perf_counter() - t0, counted[0])
         return time.perf_counter() - t_all, per_task
     finally:
@@ -127,7 +127,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="whole datasets in the shared/data layout instead of tasks/data")
     args = ap.parse_args()
 
-    from embbench.spec.config import ModelSpec, load_tasks
+    from embbench.spec import ModelSpec, load_tasks
     from tests.conftest import minilm_path
 
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:

@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 
 from embbench import categories
+from embbench.data import load as load_data
 from embbench.encode.backends import Encoder, Ranker, load_encoder
 from embbench.errors import UserError
 from embbench.results import result_path
 from embbench.run.runner import resolve_params, run
-from embbench.spec.config import ModelSpec, load_task
+from embbench.spec import ModelSpec, load_task
 
 TASKS = Path(__file__).resolve().parents[1] / "tasks"
 
@@ -149,7 +150,7 @@ def _random_ranker(seed: int):
 def test_bm25_beats_random_on_builtin_tasks(task_file, floor):
     task = load_task(TASKS / task_file)
     module = categories.get(task.category)
-    data, params = module.load(task), resolve_params(task)
+    data, params = load_data(task), resolve_params(task)
     ours = module.evaluate_ranking(data, bm25().rank, params)["ndcg_at_10"]
     chance = module.evaluate_ranking(data, _random_ranker(0), params)["ndcg_at_10"]
     # measured: tydiqa_ru 0.863 vs 0.004 (597 passages); xquad_ru 0.966 (574 queries, 10 candidates each)

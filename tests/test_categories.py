@@ -32,9 +32,10 @@ from embbench.categories import (
     retrieval,
     sts,
 )
+from embbench.data import load as load_data
 from embbench.encode.embedder import Embedder
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
+from embbench.spec import LocalSource, TaskSpec
 from embbench.spec.prompts import candidate_keys, resolve_prompt
 from tests.fakes import KeywordEncoder, make_embed
 
@@ -55,7 +56,7 @@ def _one_thread():
 
 
 def params(module: Any, **overrides: Any) -> dict[str, Any]:
-    """A category's DEFAULTS with some overrides (as the runner's merge_params would give)."""
+    """A category's DEFAULTS with some overrides (as spec.resolve_params would give)."""
     out = dict(module.DEFAULTS)
     for key in overrides:
         assert key in out, f"{key} is not a parameter of {module.__name__}"
@@ -76,15 +77,16 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def task_spec(folder: Path, category: str, **kw: Any) -> TaskSpec:
-    return TaskSpec(name="tiny", category=category, data=folder, file=folder / "tiny.yaml", **kw)
+    return TaskSpec(name="tiny", category=category, source=LocalSource(folder), file=folder / "tiny.yaml", **kw)
 
 
 def test_every_category_module_has_the_interface():
     for name in categories.NAMES:
         mod = categories.get(name)
-        assert callable(mod.load) and callable(mod.evaluate)
+        assert callable(mod.to_data) and callable(mod.evaluate) and callable(mod.evaluate_items)
         assert isinstance(mod.DEFAULTS, dict)
-        assert isinstance(mod.MAIN_METRIC, str)
+        assert isinstance(mod.MAIN_METRIC, str) and mod.MAIN_METRIC in mod.METRICS
+        assert mod.VERSION == 1
     assert sts.MAIN_METRIC == "cosine_spearman"
     assert pair_classification.MAIN_METRIC == "max_ap"
     assert retrieval.MAIN_METRIC == "ndcg_at_10"
@@ -215,7 +217,7 @@ def test_sts_loader(tmp_path):
             {"sentence1": "Идёт дождь.", "sentence2": "Светит солнце.", "score": 0},
         ],
     )
-    data = sts.load(task_spec(tmp_path, "sts", score_range=(0.0, 5.0)))
+    data = load_data(task_spec(tmp_path, "sts", score_range=(0.0, 5.0)))
     assert data.sentences1 == ["Кошка спит.", "Идёт дождь."]
     assert data.sentences2 == ["Кот спит.", "Светит солнце."]
     assert data.scores == [4.5, 0.0]
@@ -224,15 +226,15 @@ def test_sts_loader(tmp_path):
     assert len(data.fingerprint) == 64
     # a score outside the declared range names the row
     with pytest.raises(UserError, match=r"row 1.*outside score_range"):
-        sts.load(task_spec(tmp_path, "sts", score_range=(0.0, 4.0)))
+        load_data(task_spec(tmp_path, "sts", score_range=(0.0, 4.0)))
     # CSV: numbers arrive as text
     (tmp_path / "test.jsonl").unlink()
     (tmp_path / "test.csv").write_text("sentence1,sentence2,score\nа,б,1\nв,г,2.5\n", encoding="utf-8")
-    assert sts.load(task_spec(tmp_path, "sts", score_range=(0.0, 5.0))).scores == [1.0, 2.5]
+    assert load_data(task_spec(tmp_path, "sts", score_range=(0.0, 5.0))).scores == [1.0, 2.5]
     # all gold scores equal: a correlation is undefined
     (tmp_path / "test.csv").write_text("sentence1,sentence2,score\nа,б,1\nв,г,1\n", encoding="utf-8")
     with pytest.raises(UserError, match="all gold scores are equal"):
-        sts.load(task_spec(tmp_path, "sts", score_range=(0.0, 5.0)))
+        load_data(task_spec(tmp_path, "sts", score_range=(0.0, 5.0)))
 
 
 # --------------------------------------------------------------------------------------------------- pairs
@@ -337,16 +339,16 @@ def test_pair_classification_loader(tmp_path):
     (tmp_path / "dev.csv").write_text(
         "sentence1,sentence2,label\nКошка спит.,Кот спит.,1\nИдёт дождь.,Светит солнце.,0\n", encoding="utf-8"
     )
-    data = pair_classification.load(task_spec(tmp_path, "pair_classification", eval_split="dev"))
+    data = load_data(task_spec(tmp_path, "pair_classification", eval_split="dev"))
     assert data.labels == [1, 0]
     assert data.sentences1 == ["Кошка спит.", "Идёт дождь."]
     assert data.n_items == 2
     (tmp_path / "dev.csv").write_text("sentence1,sentence2,label\nа,б,1\nв,г,1\n", encoding="utf-8")
     with pytest.raises(UserError, match="both labels"):
-        pair_classification.load(task_spec(tmp_path, "pair_classification", eval_split="dev"))
+        load_data(task_spec(tmp_path, "pair_classification", eval_split="dev"))
     (tmp_path / "dev.csv").write_text("sentence1,sentence2,label\nа,б,2\nв,г,0\n", encoding="utf-8")
     with pytest.raises(UserError, match="row 1"):
-        pair_classification.load(task_spec(tmp_path, "pair_classification", eval_split="dev"))
+        load_data(task_spec(tmp_path, "pair_classification", eval_split="dev"))
 
 
 # --------------------------------------------------------------------------------------------------- retrieval
@@ -509,7 +511,7 @@ def test_retrieval_loader(tmp_path):
     (tmp_path / "qrels" / "test.tsv").write_text(
         "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t2\nq2\t3\t0\nq4\td1\t0\n", encoding="utf-8"
     )
-    data = retrieval.load(task_spec(tmp_path, "retrieval"))
+    data = load_data(task_spec(tmp_path, "retrieval"))
     assert data.corpus == {
         "d1": "Москва Столица России.",  # mteb's document text: title + " " + text
         "d2": "Метро открыли в 1935 году.",
@@ -520,16 +522,16 @@ def test_retrieval_loader(tmp_path):
     assert data.n_items == 3
     # qrels without a header line are read too
     (tmp_path / "qrels" / "test.tsv").write_text("q1\td1\t1\n", encoding="utf-8")
-    assert retrieval.load(task_spec(tmp_path, "retrieval")).qrels == {"q1": {"d1": 1}}
+    assert load_data(task_spec(tmp_path, "retrieval")).qrels == {"q1": {"d1": 1}}
     # a qrels id missing from the corpus is an error that names it
     (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tnope\t1\n", encoding="utf-8")
     with pytest.raises(UserError, match="corpus id 'nope'"):
-        retrieval.load(task_spec(tmp_path, "retrieval"))
+        load_data(task_spec(tmp_path, "retrieval"))
     (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nzz\td1\t1\n", encoding="utf-8")
     with pytest.raises(UserError, match="query id 'zz'"):
-        retrieval.load(task_spec(tmp_path, "retrieval"))
+        load_data(task_spec(tmp_path, "retrieval"))
     with pytest.raises(UserError, match="qrels file not found"):
-        retrieval.load(task_spec(tmp_path, "retrieval", eval_split="dev"))
+        load_data(task_spec(tmp_path, "retrieval", eval_split="dev"))
 
 
 def test_retrieval_loader_rejects_duplicate_ids(tmp_path):
@@ -538,7 +540,7 @@ def test_retrieval_loader_rejects_duplicate_ids(tmp_path):
     (tmp_path / "qrels").mkdir()
     (tmp_path / "qrels" / "test.tsv").write_text("q1\td1\t1\n", encoding="utf-8")
     with pytest.raises(UserError, match="duplicate id 'd1'"):
-        retrieval.load(task_spec(tmp_path, "retrieval"))
+        load_data(task_spec(tmp_path, "retrieval"))
 
 
 # --------------------------------------------------------------------------------------------------- reranking
@@ -561,7 +563,7 @@ RERANK_ROWS = [
 
 def test_reranking_loader_shares_ids_of_identical_texts(tmp_path):
     write_jsonl(tmp_path / "test.jsonl", RERANK_ROWS)
-    data = reranking.load(task_spec(tmp_path, "reranking"))
+    data = load_data(task_spec(tmp_path, "reranking"))
     # four distinct candidate texts (P, N, B, X) among the 3 + 4 + 1 listed: one id each, in first-seen order
     assert data.corpus == {
         "d0": "В Москве построили метро.",
@@ -575,12 +577,12 @@ def test_reranking_loader_shares_ids_of_identical_texts(tmp_path):
     assert data.n_items == 2
     write_jsonl(tmp_path / "test.jsonl", [RERANK_ROWS[1]])
     with pytest.raises(UserError, match="no row has a positive"):
-        reranking.load(task_spec(tmp_path, "reranking"))
+        load_data(task_spec(tmp_path, "reranking"))
 
 
 def test_reranking_hand_computed_metrics(tmp_path):
     write_jsonl(tmp_path / "test.jsonl", RERANK_ROWS)
-    data = reranking.load(task_spec(tmp_path, "reranking"))
+    data = load_data(task_spec(tmp_path, "reranking"))
     enc = KeywordEncoder(RET_VOCAB)
     embed = make_embed(enc)
     out = reranking.evaluate(data, embed, params(reranking))
@@ -726,28 +728,28 @@ def test_classification_undersample_replays_mtebs_reshuffle():
 def test_classification_loader(tmp_path):
     write_jsonl(tmp_path / "train.jsonl", [{"text": t, "label": lab} for t, lab in CLS_TRAIN])
     write_jsonl(tmp_path / "test.jsonl", [{"text": "Матч перенесли.", "label": "спорт"}])
-    data = classification.load(task_spec(tmp_path, "classification"))
+    data = load_data(task_spec(tmp_path, "classification"))
     assert data.train_texts == [t for t, _ in CLS_TRAIN]
     assert data.train_labels == [lab for _, lab in CLS_TRAIN]
     assert data.test_texts == ["Матч перенесли."] and data.test_labels == ["спорт"]
     assert data.n_items == 1
     # integer labels are kept as text
     write_jsonl(tmp_path / "train.jsonl", [{"text": f"т{i}", "label": i % 2} for i in range(4)])
-    assert classification.load(task_spec(tmp_path, "classification")).train_labels == ["0", "1", "0", "1"]
+    assert load_data(task_spec(tmp_path, "classification")).train_labels == ["0", "1", "0", "1"]
     # a class with a single training example
     write_jsonl(
         tmp_path / "train.jsonl", [{"text": "а", "label": 0}, {"text": "б", "label": 0}, {"text": "в", "label": 1}]
     )
     with pytest.raises(UserError, match="class '1' has 1 example"):
-        classification.load(task_spec(tmp_path, "classification"))
+        load_data(task_spec(tmp_path, "classification"))
     # a single class
     write_jsonl(tmp_path / "train.jsonl", [{"text": "а", "label": 0}, {"text": "б", "label": 0}])
     with pytest.raises(UserError, match="only one class"):
-        classification.load(task_spec(tmp_path, "classification"))
+        load_data(task_spec(tmp_path, "classification"))
     # a list where one label is expected
     write_jsonl(tmp_path / "train.jsonl", [{"text": "а", "label": [0]}])
     with pytest.raises(UserError, match="row 1"):
-        classification.load(task_spec(tmp_path, "classification"))
+        load_data(task_spec(tmp_path, "classification"))
 
 
 # --------------------------------------------------------------------------------------------------- multilabel
@@ -881,13 +883,13 @@ def test_multilabel_loader(tmp_path):
     (tmp_path / "test.csv").write_text(
         'text,labels\nОчень рад.,"[""joy""]"\nНичего.,[]\nОба.,"[""joy"", ""sadness""]"\n', encoding="utf-8"
     )
-    data = multilabel_classification.load(task_spec(tmp_path, "multilabel_classification"))
+    data = load_data(task_spec(tmp_path, "multilabel_classification"))
     assert data.train_labels == [ls for _, ls in ML_TRAIN]
     assert data.test_texts == ["Очень рад.", "Ничего.", "Оба."]
     assert data.test_labels == [["joy"], [], ["joy", "sadness"]]  # JSON lists inside CSV cells
     write_jsonl(tmp_path / "train.jsonl", [{"text": "а", "labels": []}])
     with pytest.raises(UserError, match="no training row has any label"):
-        multilabel_classification.load(task_spec(tmp_path, "multilabel_classification"))
+        load_data(task_spec(tmp_path, "multilabel_classification"))
 
 
 # --------------------------------------------------------------------------------------------------- clustering
@@ -981,14 +983,14 @@ def test_clustering_embeds_at_most_max_document_to_embed():
 
 def test_clustering_loader(tmp_path):
     write_jsonl(tmp_path / "test.jsonl", [{"text": "Матч.", "label": "спорт"}, {"text": "Выборы.", "label": 7}])
-    data = clustering.load(task_spec(tmp_path, "clustering"))
+    data = load_data(task_spec(tmp_path, "clustering"))
     assert data.texts == ["Матч.", "Выборы."] and data.labels == ["спорт", "7"]
     write_jsonl(tmp_path / "test.jsonl", [{"text": "Матч.", "label": "спорт"}, {"text": "Гол.", "label": "спорт"}])
     with pytest.raises(UserError, match="at least two distinct labels"):
-        clustering.load(task_spec(tmp_path, "clustering"))
+        load_data(task_spec(tmp_path, "clustering"))
     write_jsonl(tmp_path / "test.jsonl", [{"text": "   ", "label": "спорт"}])
     with pytest.raises(UserError, match=r"row 1.*empty"):
-        clustering.load(task_spec(tmp_path, "clustering"))
+        load_data(task_spec(tmp_path, "clustering"))
 
 
 # --------------------------------------------------------------------------------------------------- prompts

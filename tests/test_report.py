@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 
 from embbench.cli import main
-from embbench.report import charts, tables
-from embbench.report import model as report
+from embbench.report import charts, sections
 from embbench.report.diff import diff_runs, render
+from embbench.report.model import TIE, fmt
+from embbench.report.write import write_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 RESAMPLES = 200
@@ -186,7 +187,7 @@ def make_suite(output: Path) -> Path:
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     output = make_suite(tmp_path_factory.mktemp("report") / "reports")
-    return output, report.write_reports(output, n_resamples=RESAMPLES)
+    return output, write_reports(output, n_resamples=RESAMPLES)
 
 
 # ------------------------------------------------------------------------------------------ parsing back
@@ -289,7 +290,7 @@ def test_numbers_agree_across_md_csv_json_html(suite: tuple[Path, list[Path]]) -
     }
     # tidy CSV
     rows = list(csv.DictReader(io.StringIO(read(output, "leaderboard.csv"))))
-    assert list(rows[0]) == tables.TIDY_COLUMNS
+    assert list(rows[0]) == sections.TIDY_COLUMNS
     from_csv = {
         (r["model"], r["task"]): "n/a"
         if r["value"] == "n/a"
@@ -325,14 +326,14 @@ def test_numbers_agree_across_md_csv_json_html(suite: tuple[Path, list[Path]]) -
         assert md_row[0] == html_row[0] == m
         expect = [
             row["tasks"],
-            report.fmt(row["borda_rank"]),
-            report.fmt(row["mean_task"]),
-            report.fmt(row["mean_category"]),
+            fmt(row["borda_rank"]),
+            fmt(row["mean_task"]),
+            fmt(row["mean_category"]),
         ]
         assert md_row[1:5] == html_row[1:5] == expect
         assert [wide[m][k] for k in ("tasks", "borda_rank", "mean_task", "mean_category")] == expect
         for t in tasks:
-            assert wide[m][t] == report.fmt(row[t])
+            assert wide[m][t] == fmt(row[t])
     # the value is the result file's main score x 100, rounded once
     alpha_cls = json.loads(read(output, "results/alpha/cls.json"))["main_score"]
     assert from_json[("alpha", "cls")][0] == round(100 * alpha_cls, 2)
@@ -384,8 +385,8 @@ def test_ties_and_best_are_marked(suite: tuple[Path, list[Path]]) -> None:
     md = {r[0]: r for r in md_tables(read(output, "leaderboard.md"))["Per task"]}
     tasks = [t["task"] for t in js["tasks"]]
     assert md["alpha"][1 + tasks.index("cls")].startswith("**")
-    assert md["beta"][1 + tasks.index("cls")].endswith(report.TIE)
-    assert not md["beta"][1 + tasks.index("ml")].endswith(report.TIE)
+    assert md["beta"][1 + tasks.index("cls")].endswith(TIE)
+    assert not md["beta"][1 + tasks.index("ml")].endswith(TIE)
     for r in js["results"]:  # the interval holds the value
         if r["ci_low"] is not None:
             assert r["ci_low"] <= r["value"] <= r["ci_high"], r
@@ -434,7 +435,7 @@ def test_header_speed_truncation_and_warnings(suite: tuple[Path, list[Path]]) ->
 def test_without_speed_files(tmp_path: Path) -> None:
     output = make_suite(tmp_path / "reports")
     shutil.rmtree(output / "speed")
-    report.write_reports(output, n_resamples=50, charts=False, html=False)
+    write_reports(output, n_resamples=50, charts=False, html=False)
     md = read(output, "leaderboard.md")
     assert "## Speed and size" not in md and "no speed files" in md and "## Charts" not in md
     assert not (output / "leaderboard.html").exists()
@@ -461,8 +462,8 @@ def test_charts_skipped_without_matplotlib(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
     monkeypatch.setattr(charts, "_warned", False)
     output = make_suite(tmp_path / "reports")
-    report.write_reports(output, n_resamples=20)
-    report.write_reports(output, n_resamples=20)
+    write_reports(output, n_resamples=20)
+    write_reports(output, n_resamples=20)
     err = capsys.readouterr().err
     assert err.count("matplotlib is not installed") == 1
     assert "## Charts" not in read(output, "leaderboard.md") and not (output / "charts").exists()
@@ -503,9 +504,9 @@ def test_html_renders_in_headless_chromium(suite: tuple[Path, list[Path]], tmp_p
 
 def test_rerender_is_stable(tmp_path: Path) -> None:
     output = make_suite(tmp_path / "reports")
-    report.write_reports(output, n_resamples=50, charts=False)
+    write_reports(output, n_resamples=50, charts=False)
     first = {n: read(output, n) for n in ("leaderboard.csv", "leaderboard_wide.csv")}
-    report.write_reports(output, n_resamples=50, charts=False)
+    write_reports(output, n_resamples=50, charts=False)
     assert first == {n: read(output, n) for n in first}
 
 

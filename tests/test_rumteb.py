@@ -38,11 +38,13 @@ pytest.importorskip("mteb")
 pytest.importorskip("datasets")
 
 from embbench import categories
+from embbench.categories._splits import SplitsData, combine_splits
 from embbench.cli import main
 from embbench.data import hub
+from embbench.data import load as load_data
 from embbench.errors import UserError
 from embbench.report.published import load_published, published_records, with_published
-from embbench.spec.config import ModelSpec, find_task_files, load_task
+from embbench.spec import HubSource, ModelSpec, find_task_files, load_task
 from tests.conftest import REPO, TASKS, minilm_path
 
 FIXTURES = REPO / "tests" / "fixtures" / "hub"
@@ -92,7 +94,7 @@ def fixture_task_file(name: str, folder: Path, dataset: Path | None = None, **ch
 
 def load_fixture(name: str, folder: Path, **kw: Any) -> tuple[Any, Any]:
     task = load_task(fixture_task_file(name, folder, **kw))
-    return task, categories.get(task.category).load(task)
+    return task, load_data(task)
 
 
 @contextlib.contextmanager
@@ -152,13 +154,13 @@ def test_task_files_match_mteb_task_metadata(bench: dict[str, list[Any]]) -> Non
         md = mt.metadata
         spec = load_task(SUITE / f"{md.name}.yaml")
         where = spec.file.name
-        assert spec.name == spec.mteb_task == md.name, where
-        assert spec.hub is not None and spec.data is None, where
-        assert (spec.hub.path, spec.hub.revision) == (md.dataset["path"], md.dataset["revision"]), where
-        assert len(spec.hub.revision) == 40, where
-        assert list(spec.hub.splits) == list(mt.eval_splits), where
-        assert [spec.hub.subset] == list(mt.hf_subsets), where  # rus only: one subset
-        assert spec.hub.subset in ("default", "ru"), where
+        assert spec.name == spec.source.mteb_task == md.name, where
+        assert isinstance(spec.source, HubSource), where
+        assert (spec.source.path, spec.source.revision) == (md.dataset["path"], md.dataset["revision"]), where
+        assert len(spec.source.revision) == 40, where
+        assert list(spec.source.splits) == list(mt.eval_splits), where
+        assert [spec.source.subset] == list(mt.hf_subsets), where  # rus only: one subset
+        assert spec.source.subset in ("default", "ru"), where
         assert (spec.main_metric or categories.get(spec.category).MAIN_METRIC) == md.main_score, where
         assert spec.category == generate.category(mt), where
         resolved = {**categories.get(spec.category).DEFAULTS, **spec.params}
@@ -174,11 +176,13 @@ def test_known_protocol_details_are_in_the_task_files() -> None:
     def spec(name: str) -> Any:
         return load_task(SUITE / f"{name}.yaml")
 
-    assert spec("TERRa").hub.splits == ("dev",)
-    assert spec("MassiveIntentClassification").hub.splits == ("validation", "test")
-    assert spec("MassiveIntentClassification").hub.subset == "ru"
-    assert spec("RuSTSBenchmarkSTS").hub.splits == ("test",)  # the benchmark pins test; the class also has validation
-    assert spec("STS22").hub.subset == "ru"
+    assert spec("TERRa").source.splits == ("dev",)
+    assert spec("MassiveIntentClassification").source.splits == ("validation", "test")
+    assert spec("MassiveIntentClassification").source.subset == "ru"
+    assert spec("RuSTSBenchmarkSTS").source.splits == (
+        "test",
+    )  # the benchmark pins test; the class also has validation
+    assert spec("STS22").source.subset == "ru"
     assert spec("GeoreviewClusteringP2P").params == {"max_document_to_embed": 2000}
     for name in ("RiaNewsRetrieval", "RiaNewsRetrievalHardNegatives.v2", "RuBQRetrieval"):
         assert spec(name).params == {"ignore_identical_ids": True}
@@ -222,7 +226,7 @@ def test_suite_option_resolves_and_ls_lists_hub_sources() -> None:
 def test_massive_loads_both_splits_of_the_ru_rows_only(tmp_path: Path) -> None:
     task, data = load_fixture("MassiveIntentClassification", tmp_path)
     assert task.eval_split == "validation+test"
-    assert isinstance(data, hub.SplitsData) and list(data.parts) == ["validation", "test"]
+    assert isinstance(data, SplitsData) and list(data.parts) == ["validation", "test"]
     assert [p.n_items for p in data.parts.values()] == [9, 12] and data.n_items == 21
     for part in data.parts.values():
         assert len(part.train_texts) == 36  # 'en' rows dropped by mteb's fast loading
@@ -281,7 +285,7 @@ def test_reranking_fixtures_follow_mteb(tmp_path: Path) -> None:
     assert data.candidates["q0"] == ["d0-0", "d0-1", "d0-2", "d0-3"]  # a repeated candidate counts once
     assert len(data.corpus) == 24  # the whole corpus is encoded, as mteb does
     task, miracl = load_fixture("MIRACLReranking", tmp_path)  # per-language configs ru-corpus, ru-qrels, ...
-    assert task.hub.subset == "ru" and miracl.n_items == 4
+    assert task.source.subset == "ru" and miracl.n_items == 4
 
 
 def test_pair_classification_single_row_layout(tmp_path: Path) -> None:
@@ -333,11 +337,11 @@ def test_wrong_split_or_subset_and_missing_mteb(tmp_path: Path, monkeypatch: pyt
     raw["hub"]["splits"] = ["test"]
     f.write_text(yaml.safe_dump(raw), encoding="utf-8")
     with pytest.raises(UserError, match="no eval split 'test'"):
-        categories.get("pair_classification").load(load_task(f))
+        load_data(load_task(f))
     task = load_task(fixture_task_file("TERRa", tmp_path / "b"))
     monkeypatch.setitem(sys.modules, "mteb", None)  # import mteb -> ImportError
     with pytest.raises(UserError, match=r"pip install 'embbench\[rumteb\]'"):
-        categories.get("pair_classification").load(task)
+        load_data(task)
 
 
 # ------------------------------------------------------------------------------------------ (c) parity with mteb
@@ -408,10 +412,10 @@ def test_multi_split_records_each_split(parity: dict[str, tuple[dict[str, Any], 
 def test_combine_splits_weights_items_to_the_split_mean() -> None:
     a = ({"accuracy": 0.5}, {"kind": "mean", "metric": "accuracy", "values": [1.0, 0.0]})
     b = ({"accuracy": 0.25}, {"kind": "mean", "metric": "accuracy", "values": [1.0, 0.0, 0.0, 0.0]})
-    metrics, items = hub.combine_splits({"validation": a, "test": b}, {"validation": 2, "test": 4})
+    metrics, items = combine_splits({"validation": a, "test": b}, {"validation": 2, "test": 4})
     assert metrics == {"accuracy": 0.375, "validation_accuracy": 0.5, "test_accuracy": 0.25}
     assert sum(items["values"]) / len(items["values"]) == pytest.approx(0.375)
-    assert hub.combine_splits({"v": (a[0], None), "t": (b[0], None)}, {"v": 2, "t": 4})[1] is None
+    assert combine_splits({"v": (a[0], None), "t": (b[0], None)}, {"v": 2, "t": 4})[1] is None
 
 
 # ------------------------------------------------------------------------------------------ (d) offline, (e) published
@@ -458,25 +462,26 @@ def test_only_unreachable_tasks_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_published_rows_render_beside_the_model(offline_run: tuple[int, str, Path]) -> None:
-    from embbench.report.model import build_report
-    from embbench.report.tables import csv_wide, markdown
+    from embbench.report.build import build_report
+    from embbench.report.csv import wide
+    from embbench.report.markdown import render
     from embbench.results import load_results
 
     _, _, out = offline_run
     records = with_published(load_results(out))
     assert with_published(records) == records  # idempotent
-    published = [r for r in records if r.get("published")]
-    assert {r["task"] for r in published} == {"RUParaPhraserSTS"}  # only the tasks the run has
+    published = [r for r in records if r.published]
+    assert {r.task for r in published} == {"RUParaPhraserSTS"}  # only the tasks the run has
     assert len(published) == len(load_published()["models"])
     report = build_report(out, records=records, n_resamples=50)
-    rows = {r["model"]: r for r in report["rows"]}
+    rows = {r["model"]: r for r in report.data["rows"]}
     assert rows["FRIDA (published)"]["RUParaPhraserSTS"] == 78.09
     assert rows["rubert-tiny2 (published)"]["RUParaPhraserSTS"] == 65.14
     assert "minilm" in rows
-    text = markdown(report)
+    text = render(report)
     assert "all-MiniLM-L6-v2 (published)" in text and "| minilm |" in text
-    assert "FRIDA (published)" in csv_wide(report)
-    res = {(r["model"], r["task"]): r for r in report["results"]}
+    assert "FRIDA (published)" in wide(report)
+    res = {(r["model"], r["task"]): r for r in report.data["results"]}
     assert res[("FRIDA (published)", "RUParaPhraserSTS")]["ci_low"] is None  # no per-item detail: no interval
 
 
@@ -501,8 +506,8 @@ def test_published_table_reproduces_the_reference_means() -> None:
             got = sum(m["scores"][t] for t in tasks) / len(tasks)
             assert abs(got - m["reference_means"][key]) <= 0.015, (m["name"], version, got)
     for r in published_records(["TERRa"]):
-        assert r["model"].endswith(" (published)") and r["applicable"] and r["items"] is None
-        assert 0 < r["main_score"] < 1 and r["category"] == "pair_classification"
+        assert r.model.endswith(" (published)") and r.applicable and r.items is None
+        assert r.main_score is not None and 0 < r.main_score < 1 and r.category == "pair_classification"
 
 
 def test_lite_readme_states_the_computed_agreement() -> None:
@@ -516,12 +521,12 @@ def test_report_hook_adds_published_rows_by_itself(offline_run: tuple[int, str, 
     """Once report.build_report calls with_published (the hook), `embbench report` shows the rows with no warnings."""
     import inspect
 
-    from embbench.report import model as report
+    from embbench.report import build as report
 
     if "with_published" not in inspect.getsource(report.build_report):
         pytest.skip("the published-rows hook is not in embbench/report.py yet")
     _, _, out = offline_run
-    built = report.build_report(out, n_resamples=50)
+    built = report.build_report(out, n_resamples=50).data
     assert "FRIDA (published)" in {r["model"] for r in built["rows"]}
     assert not built["warnings"], built["warnings"]
     best = {t["task"]: t["best"] for t in built["tasks"]}

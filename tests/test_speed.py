@@ -16,7 +16,7 @@ from embbench.encode.backends.sentence_transformers import SentenceTransformerEn
 from embbench.encode.cache import DiskCache
 from embbench.encode.embedder import Embedder
 from embbench.run.runner import run
-from embbench.spec.config import ModelSpec, TaskSpec, load_task
+from embbench.spec import ModelSpec, TaskSpec, load_task
 from embbench.speed import probe as speed
 from embbench.speed import sample
 

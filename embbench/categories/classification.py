@@ -5,15 +5,18 @@ from __future__ import annotations
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embbench.categories._common import Embed
-from embbench.data.files import fingerprint, label, read_split, require_min_per_class, text
-from embbench.spec.config import TaskSpec
+from embbench.categories._common import Columns, Embed, require_min_per_class
+from embbench.errors import UserError
 
+VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
 MAIN_METRIC = "accuracy"
+_AVERAGED = ("f1", "precision", "recall")
+METRICS = ("accuracy", *(f"{m}{a}" for m in _AVERAGED for a in ("", "_weighted")), "ap", "ap_weighted")  # ap*: binary
 DEFAULTS: dict[str, Any] = {"n_experiments": 10, "samples_per_label": 8, "seed": 42, "max_iter": 100}
 
 
@@ -32,28 +35,16 @@ class Data:
         return len(self.test_texts)
 
 
-def load(task: TaskSpec) -> Data:
-    """Read train/test files with columns text, label."""
-    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from embbench.data.hub import load as load_hub
-
-        return load_hub(task)
-    cols = {"text": text, "label": label}
-    train_path, train = read_split(task.data, task.train_split, cols)
-    test_path, test = read_split(task.data, task.eval_split, cols)
-    train_labels = [r["label"] for r in train]
-    require_min_per_class(train_labels, 2, train_path)
+def to_data(columns: Columns, where: Path | str) -> Data:
+    """Data from the columns train_text, train_label, test_text, test_label (class names); the training data needs
+    two classes or more, each with two examples or more."""
+    v = columns.values
+    train_labels = list(v["train_label"])
+    at = columns.where("train_label", where)
+    require_min_per_class(train_labels, 2, at)
     if len(set(train_labels)) < 2:
-        from embbench.errors import UserError
-
-        raise UserError(train_path, "only one class in the training data", field="label", fix="add other classes")
-    return Data(
-        [r["text"] for r in train],
-        train_labels,
-        [r["text"] for r in test],
-        [r["label"] for r in test],
-        fingerprint([train_path, test_path]),
-    )
+        raise UserError(at, "only one class in the training data", field="label", fix="add other classes")
+    return Data(list(v["train_text"]), train_labels, list(v["test_text"]), list(v["test_label"]), columns.fingerprint)
 
 
 def undersample(labels: list[int], n_experiments: int, samples_per_label: int, seed: int) -> list[list[int]]:

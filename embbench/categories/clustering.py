@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embbench.categories._common import Embed
-from embbench.data.files import fingerprint, label, read_split, text
+from embbench.categories._common import Columns, Embed
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
 
+VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
 MAIN_METRIC = "v_measure"
+METRICS = ("v_measure", "v_measure_std", "ami", "ami_std")
 DEFAULTS: dict[str, Any] = {
     "seed": 42,
     "max_document_to_embed": 2048,
@@ -37,17 +38,13 @@ class Data:
         return len(self.texts)
 
 
-def load(task: TaskSpec) -> Data:
-    """Read the eval file with columns text, label."""
-    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from embbench.data.hub import load as load_hub
-
-        return load_hub(task)
-    path, rows = read_split(task.data, task.eval_split, {"text": text, "label": label})
-    labels = [r["label"] for r in rows]
+def to_data(columns: Columns, where: Path | str) -> Data:
+    """Data from the columns text and label (the gold cluster); two labels or more."""
+    v = columns.values
+    labels = list(v["label"])
     if len(set(labels)) < 2:
-        raise UserError(path, "clustering needs at least two distinct labels", field="label")
-    return Data([r["text"] for r in rows], labels, fingerprint([path]))
+        raise UserError(columns.where("label", where), "clustering needs at least two distinct labels", field="label")
+    return Data(list(v["text"]), labels, columns.fingerprint)
 
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:

@@ -6,16 +6,17 @@ import itertools
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embbench.categories._common import Embed
-from embbench.data.files import fingerprint, label_list, read_split, text
+from embbench.categories._common import Columns, Embed
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
 
+VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
 MAIN_METRIC = "accuracy"
+METRICS = ("accuracy", "lrap", "f1", "hamming")
 DEFAULTS: dict[str, Any] = {
     "n_experiments": 10,
     "samples_per_label": 8,
@@ -40,28 +41,25 @@ class Data:
         return len(self.test_texts)
 
 
-def load(task: TaskSpec) -> Data:
-    """Read train/test files with columns text, labels."""
-    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from embbench.data.hub import load as load_hub
-
-        return load_hub(task)
-    cols = {"text": text, "labels": label_list}
-    train_path, train = read_split(task.data, task.train_split, cols)
-    test_path, test = read_split(task.data, task.eval_split, cols)
-    if not any(r["labels"] for r in train):
-        raise UserError(train_path, "no training row has any label", field="labels", fix="add labelled rows")
-    return Data(
-        [r["text"] for r in train],
-        [r["labels"] for r in train],
-        [r["text"] for r in test],
-        [r["labels"] for r in test],
-        fingerprint([train_path, test_path]),
-    )
+def to_data(columns: Columns, where: Path | str) -> Data:
+    """Data from the columns train_text, train_labels, test_text, test_labels (lists of class names, maybe empty);
+    some training row must have a label."""
+    v = columns.values
+    train_labels = [list(x) for x in v["train_labels"]]
+    if not any(train_labels):
+        raise UserError(
+            columns.where("train_labels", where),
+            "no training row has any label",
+            field="labels",
+            fix="add labelled rows",
+        )
+    test_labels = [list(x) for x in v["test_labels"]]
+    return Data(list(v["train_text"]), train_labels, list(v["test_text"]), test_labels, columns.fingerprint)
 
 
-def undersample(labels: list[list[str]], samples_per_label: int, rng: np.random.Generator) -> list[int]:
-    """mteb's sampler: shuffle with the shared Generator, keep a row while any of its labels is under quota."""
+def undersample(labels: list[list[str]], samples_per_label: int, rng: np.random.Generator) -> list[Any]:
+    """mteb's sampler: shuffle with the shared Generator, keep a row while any of its labels is under quota (the
+    indices are numpy integers, as mteb's)."""
     idxs = list(np.arange(len(labels)))
     rng.shuffle(idxs)
     counter: dict[str, int] = defaultdict(int)

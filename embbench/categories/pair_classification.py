@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embbench.categories._common import Embed, pairwise_cosine, pairwise_similarity
-from embbench.data.files import binary, fingerprint, read_split, text
+from embbench.categories._common import Columns, Embed, pairwise_cosine, pairwise_similarity
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
 
+VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
 MAIN_METRIC = "max_ap"
+_MEASURES = ("accuracy", "f1", "precision", "recall", "ap")
+METRICS = tuple(f"{v}_{m}" for v in ("similarity", "cosine", "manhattan", "euclidean", "dot", "max") for m in _MEASURES)
 DEFAULTS: dict[str, Any] = {"similarity_fn": "cosine"}
 
 
@@ -30,17 +32,13 @@ class Data:
         return len(self.labels)
 
 
-def load(task: TaskSpec) -> Data:
-    """Read the eval file with columns sentence1, sentence2, label."""
-    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from embbench.data.hub import load as load_hub
-
-        return load_hub(task)
-    path, rows = read_split(task.data, task.eval_split, {"sentence1": text, "sentence2": text, "label": binary})
-    labels = [r["label"] for r in rows]
+def to_data(columns: Columns, where: Path | str) -> Data:
+    """Data from the columns sentence1, sentence2 and label (0/1); both labels must occur."""
+    v = columns.values
+    labels = [int(x) for x in v["label"]]
     if len(set(labels)) < 2:
-        raise UserError(path, "pair classification needs both labels 0 and 1", field="label")
-    return Data([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], labels, fingerprint([path]))
+        raise UserError(columns.where("label", where), "pair classification needs both labels 0 and 1", field="label")
+    return Data(list(v["sentence1"]), list(v["sentence2"]), labels, columns.fingerprint)
 
 
 def best_accuracy(scores: np.ndarray, labels: np.ndarray, high_is_similar: bool) -> float:

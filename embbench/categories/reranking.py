@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from embbench.categories._common import Embed, Ranker
+from embbench.categories._common import Columns, Embed, RankFn
+from embbench.categories.retrieval import METRICS as RETRIEVAL_METRICS
 from embbench.categories.retrieval import Qrels, Run, score_run_items, similarity_matrix
-from embbench.data.files import fingerprint, read_split, text, text_list
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
 
+VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
 MAIN_METRIC = "map_at_1000"
+METRICS = RETRIEVAL_METRICS  # scored as retrieval
 TOP_K = 1000
 DEFAULTS: dict[str, Any] = {"similarity_fn": "cosine"}
 
@@ -31,25 +34,37 @@ class Data:
         return len(self.queries)
 
 
-def load(task: TaskSpec) -> Data:
-    """Read {query, positive: [...], negative: [...]} rows; identical candidate texts share one document id."""
-    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from embbench.data.hub import load as load_hub
+def to_data(columns: Columns, where: Path | str) -> Data:
+    """Data from either the values queries, corpus, candidates (query id -> candidate document ids) and qrels, or
+    the row columns query, positive and negative (lists of texts; identical texts share one document id)."""
+    v = columns.values
+    if "positive" not in v:
+        qrels = {str(q): {str(d): int(g) for d, g in docs.items()} for q, docs in v["qrels"].items() if docs}
+        queries = {str(q): t for q, t in v["queries"].items() if str(q) in qrels}  # mteb drops unjudged queries
+        candidates = {q: list(v["candidates"].get(q, [])) for q in queries}
+        corpus = {str(d): t for d, t in v["corpus"].items()}
+    else:
+        queries, corpus, candidates, qrels = _from_rows(v["query"], v["positive"], v["negative"])
+    if not queries:
+        raise UserError(columns.where("positive", where), "no row has a positive candidate", field="positive")
+    return Data(queries, corpus, candidates, {q: qrels[q] for q in queries}, columns.fingerprint)
 
-        return load_hub(task)
-    path, rows = read_split(task.data, task.eval_split, {"query": text, "positive": text_list, "negative": text_list})
+
+def _from_rows(
+    query: Sequence[str], positive: Sequence[list[str]], negative: Sequence[list[str]]
+) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]], Qrels]:
     corpus: dict[str, str] = {}
     by_text: dict[str, str] = {}
     queries: dict[str, str] = {}
     candidates: dict[str, list[str]] = {}
     qrels: Qrels = {}
-    for i, row in enumerate(rows):
-        if not row["positive"]:
+    for i, (q, pos, neg) in enumerate(zip(query, positive, negative, strict=True)):
+        if not pos:
             continue  # no relevant candidate: mteb drops such queries
         qid = f"q{i}"
-        queries[qid] = row["query"]
+        queries[qid] = q
         ids: list[str] = []
-        for doc in [d.strip() for d in row["positive"] + row["negative"]]:  # mteb strips document texts
+        for doc in [d.strip() for d in list(pos) + list(neg)]:  # mteb strips document texts
             did = by_text.get(doc)
             if did is None:
                 did = by_text[doc] = f"d{len(corpus)}"
@@ -57,10 +72,8 @@ def load(task: TaskSpec) -> Data:
             if did not in ids:
                 ids.append(did)
         candidates[qid] = ids
-        qrels[qid] = {by_text[d.strip()]: 1 for d in row["positive"]}
-    if not queries:
-        raise UserError(path, "no row has a positive candidate", field="positive")
-    return Data(queries, corpus, candidates, qrels, fingerprint([path]))
+        qrels[qid] = {by_text[d.strip()]: 1 for d in pos}
+    return queries, corpus, candidates, qrels
 
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
@@ -86,12 +99,12 @@ def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[di
     return score_run_items(data.qrels, run)
 
 
-def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[str, float]:
+def evaluate_ranking(data: Data, rank: RankFn, params: dict[str, Any]) -> dict[str, float]:
     """Score a ranking baseline (BM25) over each query's candidates with the same metrics."""
     return evaluate_ranking_items(data, rank, params)[0]
 
 
-def evaluate_ranking_items(data: Data, rank: Ranker, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+def evaluate_ranking_items(data: Data, rank: RankFn, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
     """evaluate_ranking() plus per-query values."""
     dids = list(data.corpus)
     pos = {d: i for i, d in enumerate(dids)}

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from embbench.categories._common import Embed, Ranker
-from embbench.data.files import fingerprint, read_records, text
+from embbench.categories._common import Columns, Embed, RankFn
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
 
+VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
 MAIN_METRIC = "ndcg_at_10"
 K_VALUES = (1, 3, 5, 10, 20, 100, 1000)
+_AT = ("ndcg_at", "map_at", "recall_at", "precision_at", "hit_rate_at", "mrr_at")
+METRICS = ("accuracy", *(f"{m}_{k}" for m in _AT for k in K_VALUES))
 DEFAULTS: dict[str, Any] = {"ignore_identical_ids": False, "similarity_fn": "cosine", "corpus_chunk_size": 50000}
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, dict[str, float]]
@@ -36,104 +37,16 @@ class Data:
         return len(self.queries)
 
 
-def _read_id_texts(path: Path, with_title: bool) -> dict[str, str]:
-    rows = read_records(path)
-    out: dict[str, str] = {}
-    for i, row in enumerate(rows):
-        where = f"{path} row {i + 1}"
-        rid = row.get("_id", row.get("id"))
-        if rid is None or (isinstance(rid, str) and not rid.strip()):
-            raise UserError(where, "missing id", field="_id", fix="give every row a unique '_id'")
-        rid = str(rid)
-        if rid in out:
-            raise UserError(where, f"duplicate id '{rid}'", field="_id", fix="ids must be unique")
-        if "text" not in row:
-            raise UserError(where, "missing column 'text'", field="text")
-        try:
-            body = text(row["text"]) if not with_title else row["text"]
-        except ValueError as exc:
-            raise UserError(where, str(exc), field="text") from None
-        if with_title:
-            title = row.get("title") or ""
-            if not isinstance(body, str) or not isinstance(title, str):
-                raise UserError(where, "title and text must be text", field="text")
-            body = f"{title} {body}".strip() if title else body.strip()  # mteb: (title + " " + text).strip()
-            if not body.strip():
-                raise UserError(where, "empty document (no title and no text)", field="text")
-        out[rid] = body
-    if not out:
-        raise UserError(path, "the file has no rows")
-    return out
-
-
-def read_qrels(path: Path) -> Qrels:
-    """BEIR qrels TSV: header query-id, corpus-id, score."""
-    if not path.is_file():
-        raise UserError(path, "qrels file not found", fix="add qrels/<split>.tsv (query-id<TAB>corpus-id<TAB>score)")
-    qrels: Qrels = defaultdict(dict)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start : exc.start + 1].hex()
-        raise UserError(path, f"not UTF-8 text (invalid byte 0x{bad})", fix="save the file as UTF-8") from None
-    start = 1 if lines and not lines[0].split("\t")[-1].strip().lstrip("-").isdigit() else 0
-    for lineno, line in enumerate(lines[start:], start + 1):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3:
-            raise UserError(
-                f"{path}:{lineno}",
-                f"expected 3 tab-separated columns, got {len(parts)}",
-                fix="query-id<TAB>corpus-id<TAB>score",
-            )
-        try:
-            score = int(parts[2])
-        except ValueError:
-            raise UserError(f"{path}:{lineno}", f"score {parts[2]!r} is not an integer", field="score") from None
-        qrels[parts[0]][parts[1]] = score
-    return dict(qrels)
-
-
-def load(task: TaskSpec) -> Data:
-    """Read corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR layout); every qrels id must exist."""
-    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from embbench.data.hub import load as load_hub
-
-        return load_hub(task)
-    from embbench.data.files import find_split_file
-
-    corpus_path = find_split_file(task.data, "corpus")
-    queries_path = find_split_file(task.data, "queries")
-    qrels_path = task.data / "qrels" / f"{task.eval_split}.tsv"
-    corpus = _read_id_texts(corpus_path, with_title=True)
-    queries = _read_id_texts(queries_path, with_title=False)
-    qrels = read_qrels(qrels_path)
-    for qid, docs in qrels.items():
-        if qid not in queries:
-            raise UserError(
-                qrels_path,
-                f"query id '{qid}' is not in {queries_path.name}",
-                field="query-id",
-                fix="remove the line or add the query",
-            )
-        for did in docs:
-            if did not in corpus:
-                raise UserError(
-                    qrels_path,
-                    f"corpus id '{did}' is not in {corpus_path.name}",
-                    field="corpus-id",
-                    fix="remove the line or add the document",
-                )
-    kept = {q: d for q, d in qrels.items() if d}  # mteb drops queries without judgements
-    if not kept:
-        raise UserError(qrels_path, "no query has a relevance judgement", fix="add qrels lines")
-    return Data(
-        {q: queries[q] for q in queries if q in kept},
-        corpus,
-        kept,
-        fingerprint([corpus_path, queries_path, qrels_path]),
-    )
+def to_data(columns: Columns, where: Path | str) -> Data:
+    """Data from the values queries (id -> text), corpus (id -> text) and qrels (query id -> {document id: grade});
+    queries without a judgement are dropped, as mteb does."""
+    v = columns.values
+    judged = {str(q): {str(d): int(g) for d, g in docs.items()} for q, docs in v["qrels"].items() if docs}
+    queries = {str(q): t for q, t in v["queries"].items() if str(q) in judged}
+    if not queries:
+        raise UserError(columns.where("qrels", where), "no query has a relevance judgement", fix="add qrels lines")
+    corpus = {str(d): t for d, t in v["corpus"].items()}
+    return Data(queries, corpus, {q: judged[q] for q in queries}, columns.fingerprint)
 
 
 def similarity_matrix(q: np.ndarray, d: np.ndarray, fn: str) -> Any:
@@ -164,7 +77,8 @@ def exact_search(
     all_scores = np.empty((len(q_vecs), k), dtype=np.float32)
     all_idx = np.empty((len(q_vecs), k), dtype=np.int64)
     for qs in range(0, len(q_vecs), query_batch):
-        best_s = best_i = None
+        best_s: Any = None  # the running top-k (scores, indices) over the chunks so far
+        best_i: Any = None
         for ds in range(0, len(d_vecs), chunk):
             sims = similarity_matrix(q_vecs[qs : qs + query_batch], d_vecs[ds : ds + chunk], fn)
             s, i = torch.topk(sims, min(k, sims.shape[1]), dim=1)
@@ -251,12 +165,12 @@ def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[di
     return score_run_items(data.qrels, run)
 
 
-def evaluate_ranking(data: Data, rank: Ranker, params: dict[str, Any]) -> dict[str, float]:
+def evaluate_ranking(data: Data, rank: RankFn, params: dict[str, Any]) -> dict[str, float]:
     """Score a ranking baseline (BM25) on the corpus with the same metrics."""
     return evaluate_ranking_items(data, rank, params)[0]
 
 
-def evaluate_ranking_items(data: Data, rank: Ranker, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+def evaluate_ranking_items(data: Data, rank: RankFn, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
     """evaluate_ranking() plus per-query values."""
     qids, dids = list(data.queries), list(data.corpus)
     top_k = max(K_VALUES)  # as mteb: identical ids are dropped after the top 1000

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embbench.categories._common import Embed, pairwise_cosine, pairwise_similarity
-from embbench.data.files import fingerprint, number, read_split, text
+from embbench.categories._common import Columns, Embed, pairwise_cosine, pairwise_similarity
 from embbench.errors import UserError
-from embbench.spec.config import TaskSpec
 
+VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
 MAIN_METRIC = "cosine_spearman"
+METRICS = tuple(f"{p}{m}" for p in ("cosine_", "manhattan_", "euclidean_", "") for m in ("pearson", "spearman"))
 DEFAULTS: dict[str, Any] = {"similarity_fn": "cosine"}
 
 
 @dataclass(frozen=True)
 class Data:
-    """Sentence pairs with a gold similarity score, and the declared score range."""
+    """Sentence pairs with a gold similarity score, and the score range (declared, or the data's own)."""
 
     sentences1: list[str]
     sentences2: list[str]
@@ -31,32 +32,27 @@ class Data:
         return len(self.scores)
 
 
-def load(task: TaskSpec) -> Data:
-    """Read the eval file with columns sentence1, sentence2, score; scores must lie in score_range."""
-    if task.hub is not None:  # --- hub task (ruMTEB suite): the Hugging Face dataset via mteb's task class ---
-        from embbench.data.hub import load as load_hub
-
-        return load_hub(task)
-    path, rows = read_split(task.data, task.eval_split, {"sentence1": text, "sentence2": text, "score": number})
-    assert task.score_range is not None  # config.load_task requires it for sts
-    lo, hi = task.score_range
-    for i, r in enumerate(rows):
-        if not lo <= r["score"] <= hi:
+def to_data(columns: Columns, where: Path | str) -> Data:
+    """Data from the columns sentence1, sentence2, score and the task's score_range (None: the gold scores' own
+    min and max; the normalisation is linear, so the correlations do not depend on it)."""
+    v = columns.values
+    scores = [float(s) for s in v["score"]]
+    at = columns.where("score", where)
+    score_range = v.get("score_range")
+    if score_range is None:
+        score_range = (min(scores), max(scores))
+    lo, hi = score_range
+    for i, s in enumerate(scores):
+        if not lo <= s <= hi:
             raise UserError(
-                f"{path} row {i + 1}",
-                f"score {r['score']} is outside score_range [{lo:g}, {hi:g}]",
+                f"{at} row {i + 1}",
+                f"score {s} is outside score_range [{lo:g}, {hi:g}]",
                 field="score",
-                fix=f"correct the score or the task's score_range in {task.file}",
+                fix=f"correct the score or the task's score_range in {where}",
             )
-    if len({r["score"] for r in rows}) < 2:
-        raise UserError(path, "all gold scores are equal; a correlation is undefined", field="score")
-    return Data(
-        [r["sentence1"] for r in rows],
-        [r["sentence2"] for r in rows],
-        [r["score"] for r in rows],
-        task.score_range,
-        fingerprint([path]),
-    )
+    if len(set(scores)) < 2:
+        raise UserError(at, "all gold scores are equal; a correlation is undefined", field="score")
+    return Data(list(v["sentence1"]), list(v["sentence2"]), scores, (float(lo), float(hi)), columns.fingerprint)
 
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:

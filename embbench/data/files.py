@@ -7,7 +7,8 @@ import gzip
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,9 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
     raise UserError(path, f"unsupported file type {''.join(path.suffixes)}", fix=f"use one of {', '.join(FORMATS)}")
 
 
-def read_split(folder: Path, split: str, columns: dict[str, Callable[[Any], Any]]) -> tuple[Path, list[dict[str, Any]]]:
+def read_split(
+    folder: Path, split: str, columns: Mapping[str, Callable[[Any], Any]]
+) -> tuple[Path, list[dict[str, Any]]]:
     """Read a split and convert each required column with its checker; errors name file, row and column."""
     path = find_split_file(folder, split)
     rows = read_records(path)
@@ -197,17 +200,64 @@ def fingerprint(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
-def require_min_per_class(labels: list[str], minimum: int, where: Path, field: str = "label") -> None:
-    """Each class needs at least `minimum` examples for the protocol to be meaningful."""
-    counts: dict[str, int] = {}
-    for lab in labels:
-        counts[lab] = counts.get(lab, 0) + 1
-    few = sorted((c, lab) for lab, c in counts.items() if c < minimum)
-    if few:
-        c, lab = few[0]
-        raise UserError(
-            where,
-            f"class '{lab}' has {c} example(s); the protocol needs at least {minimum} per class",
-            field=field,
-            fix="add examples of that class or remove it",
-        )
+# ------------------------------------------------------------------------------------------ BEIR layout
+
+
+def read_id_texts(path: Path, with_title: bool) -> dict[str, str]:
+    """A BEIR corpus or queries file as id -> text (a document: mteb's (title + " " + text).strip())."""
+    rows = read_records(path)
+    out: dict[str, str] = {}
+    for i, row in enumerate(rows):
+        where = f"{path} row {i + 1}"
+        rid = row.get("_id", row.get("id"))
+        if rid is None or (isinstance(rid, str) and not rid.strip()):
+            raise UserError(where, "missing id", field="_id", fix="give every row a unique '_id'")
+        rid = str(rid)
+        if rid in out:
+            raise UserError(where, f"duplicate id '{rid}'", field="_id", fix="ids must be unique")
+        if "text" not in row:
+            raise UserError(where, "missing column 'text'", field="text")
+        try:
+            body = text(row["text"]) if not with_title else row["text"]
+        except ValueError as exc:
+            raise UserError(where, str(exc), field="text") from None
+        if with_title:
+            title = row.get("title") or ""
+            if not isinstance(body, str) or not isinstance(title, str):
+                raise UserError(where, "title and text must be text", field="text")
+            body = f"{title} {body}".strip() if title else body.strip()  # mteb: (title + " " + text).strip()
+            if not body.strip():
+                raise UserError(where, "empty document (no title and no text)", field="text")
+        out[rid] = body
+    if not out:
+        raise UserError(path, "the file has no rows")
+    return out
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """BEIR qrels TSV: header query-id, corpus-id, score."""
+    if not path.is_file():
+        raise UserError(path, "qrels file not found", fix="add qrels/<split>.tsv (query-id<TAB>corpus-id<TAB>score)")
+    qrels: defaultdict[str, dict[str, int]] = defaultdict(dict)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        raise UserError(path, f"not UTF-8 text (invalid byte 0x{bad})", fix="save the file as UTF-8") from None
+    start = 1 if lines and not lines[0].split("\t")[-1].strip().lstrip("-").isdigit() else 0
+    for lineno, line in enumerate(lines[start:], start + 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise UserError(
+                f"{path}:{lineno}",
+                f"expected 3 tab-separated columns, got {len(parts)}",
+                fix="query-id<TAB>corpus-id<TAB>score",
+            )
+        try:
+            score = int(parts[2])
+        except ValueError:
+            raise UserError(f"{path}:{lineno}", f"score {parts[2]!r} is not an integer", field="score") from None
+        qrels[parts[0]][parts[1]] = score
+    return dict(qrels)

@@ -10,11 +10,12 @@ mteb task class it mirrors (``mteb_task:``)::
 
 Loading instantiates that mteb class, points its metadata at the pinned source, runs its ``load_data()`` (so mteb's
 own transforms apply: stratified test subsampling, column renames, fast loading by language, ...) and converts the
-resulting ``dataset`` into the category's Data. mteb is needed for this only (``pip install 'embbench[rumteb]'``).
+resulting ``dataset`` into neutral columns, from which the category's ``to_data`` builds its Data (as for a local
+folder). mteb is needed for this only (``pip install 'embbench[rumteb]'``). The task file's ``hub:`` mapping is
+parsed by ``embbench.spec.tasks.parse_hub``.
 
-A task evaluated on several splits (MassiveIntent/MassiveScenario: validation and test) loads as ``SplitsData``;
-``split_aware`` evaluates each split and scores the task as the mean of the splits, as mteb's leaderboard does,
-recording each split's metrics as ``<split>_<metric>``.
+A task evaluated on several splits (MassiveIntent/MassiveScenario: validation and test) loads as
+``categories._splits.SplitsData``: one Data per split, scored as the mean of the splits.
 
 A hub path that starts with '.', '/' or '~' is a local folder in the Hub's layout (relative to the task file): the
 test fixtures and offline mirrors use it; the loading code is the same.
@@ -23,23 +24,20 @@ test fixtures and offline mirrors use it; the loading code is the same.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import logging
-import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from embbench import categories
+from embbench.categories._common import Columns
+from embbench.categories._splits import SplitsData
 from embbench.errors import UserError, missing_extra
+from embbench.spec.tasks import HubSource, TaskSpec
 
-if TYPE_CHECKING:
-    from embbench.spec.config import TaskSpec
-
-REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
 MTEB_PIN = "2.26.24"  # the mteb release the task files in tasks/rumteb were generated from
 # categories whose evaluation carries no random state from one split to the next (mteb's clustering and multilabel
 # tasks keep their generators between splits, which a per-split evaluation here would not reproduce)
@@ -50,88 +48,20 @@ class TaskUnavailable(Exception):
     """A task whose data cannot be loaded now (hub unreachable, dataset gone): reported in one line, the run goes on."""
 
 
-@dataclass(frozen=True)
-class HubSource:
-    """Where a hub task's data comes from."""
-
-    path: str  # a hub dataset id, or an absolute local folder in the Hub's layout
-    revision: str  # the full commit (40 hex) for a hub id
-    subset: str = "default"  # the HF config / mteb hf_subset ('ru' for the multilingual tasks)
-    splits: tuple[str, ...] = ("test",)
-
-    @property
-    def local(self) -> bool:
-        return Path(self.path).is_absolute()
-
-    @property
-    def short(self) -> str:
-        """'mteb/TERRa@48312c3' (a local folder: its name)."""
-        if self.local:
-            return f"{Path(self.path).name} (local)"
-        return f"{self.path}@{self.revision[:7]}"
-
-    @property
-    def uri(self) -> str:
-        """The full source: 'hf://mteb/TERRa@<revision>[#subset]'; a local folder: its path."""
-        base = self.path if self.local else f"hf://{self.path}@{self.revision}"
-        return base if self.subset == "default" else f"{base}#{self.subset}"
-
-
-def parse_hub(raw: Any, task_file: Path) -> HubSource:
-    """Validate a task file's ``hub:`` mapping."""
-    where = task_file
-    if not isinstance(raw, dict):
-        raise UserError(where, "expected a mapping {path, revision, subset, splits}", field="hub")
-    extra = sorted(set(raw) - {"path", "revision", "subset", "splits"})
-    if extra:
-        raise UserError(
-            where,
-            f"unknown key '{extra[0]}' in hub",
-            field=f"hub.{extra[0]}",
-            fix="use path, revision, subset and splits",
-        )
-    path = raw.get("path")
-    if not isinstance(path, str) or not path.strip():
-        raise UserError(where, "missing", field="hub.path", fix="give the dataset id, e.g. mteb/TERRa")
-    if path.startswith((".", "/", "~")):
-        folder = (task_file.parent / Path(path).expanduser()).resolve()
-        if not folder.is_dir():
-            raise UserError(where, f"local dataset folder {folder} does not exist", field="hub.path")
-        path = str(folder)
-        local = True
-    else:
-        local = False
-    revision = raw.get("revision")
-    if not isinstance(revision, str) or not revision:
-        raise UserError(where, "missing", field="hub.revision", fix="pin the dataset commit (40 hex digits)")
-    if not local and not REVISION_RE.match(revision):
-        raise UserError(
-            where,
-            f"'{revision}' is not a full commit hash",
-            field="hub.revision",
-            fix="give all 40 hex digits of the dataset commit (mteb's task metadata has it)",
-        )
-    subset = raw.get("subset", "default")
-    if not isinstance(subset, str) or not subset:
-        raise UserError(where, f"expected a subset name, got {subset!r}", field="hub.subset")
-    splits = raw.get("splits", ["test"])
-    if isinstance(splits, str):
-        splits = [splits]
-    if not isinstance(splits, list) or not splits or not all(isinstance(s, str) and s for s in splits):
-        raise UserError(where, f"expected a list of split names, got {splits!r}", field="hub.splits")
-    if len(set(splits)) != len(splits):
-        raise UserError(where, f"a split is listed twice: {splits}", field="hub.splits")
-    return HubSource(path=path, revision=revision, subset=subset, splits=tuple(splits))
-
-
 # ------------------------------------------------------------------------------------------ loading
+
+
+def source(task: TaskSpec) -> HubSource:
+    """A hub task's source (a task with a local data folder is a caller's mistake)."""
+    if not isinstance(task.source, HubSource):
+        raise TypeError(f"task '{task.name}' is not a hub task")
+    return task.source
 
 
 def load(task: TaskSpec) -> Any:
     """The category's Data for a hub task (SplitsData when it has several splits); TaskUnavailable when the dataset
     cannot be fetched, UserError for a mistake in the task file or a missing mteb."""
-    src = task.hub
-    assert src is not None
+    src = source(task)
     if len(src.splits) > 1 and task.category not in MULTI_SPLIT_CATEGORIES:
         raise UserError(
             task.file, f"several splits are not supported for {task.category}", field="hub.splits", fix="list one split"
@@ -140,11 +70,13 @@ def load(task: TaskSpec) -> Any:
     with _quiet():
         try:
             mt.load_data()
-            parts = {split: convert(task.category, mt, src.subset, split, task.file) for split in src.splits}
+            columns = {split: convert(task.category, mt, src.subset, split, task.file) for split in src.splits}
         except (UserError, TaskUnavailable):
             raise
         except Exception as exc:  # network, a vanished revision, a changed schema: the run goes on without it
             raise TaskUnavailable(reason(exc, src)) from exc
+    to_data = categories.get(task.category).to_data
+    parts = {split: to_data(cols, task.file) for split, cols in columns.items()}
     if len(parts) == 1:
         return next(iter(parts.values()))
     return SplitsData(parts, _hash(p.fingerprint for p in parts.values()))
@@ -152,26 +84,18 @@ def load(task: TaskSpec) -> Any:
 
 def mteb_task(task: TaskSpec) -> Any:
     """mteb's task object for a hub task, filtered to its subset and splits and pointed at the pinned source."""
-    src = task.hub
-    assert src is not None
+    src = source(task)
     try:
         import mteb
     except ImportError:
         raise missing_extra("mteb", "rumteb") from None
-    if not task.mteb_task:
-        raise UserError(
-            task.file,
-            "missing for a hub task",
-            field="mteb_task",
-            fix="name the mteb task class this task mirrors, e.g. mteb_task: TERRa",
-        )
     with _quiet():
         try:
-            mt = mteb.get_task(task.mteb_task)
+            mt = mteb.get_task(src.mteb_task)
         except KeyError:
             raise UserError(
                 task.file,
-                f"mteb {_mteb_version()} has no task '{task.mteb_task}'",
+                f"mteb {_mteb_version()} has no task '{src.mteb_task}'",
                 field="mteb_task",
                 fix=f"check the name, or install mteb=={MTEB_PIN}",
             ) from None
@@ -179,17 +103,17 @@ def mteb_task(task: TaskSpec) -> Any:
         if missing:
             raise UserError(
                 task.file,
-                f"mteb's {task.mteb_task} has no eval split '{missing[0]}' "
+                f"mteb's {src.mteb_task} has no eval split '{missing[0]}' "
                 f"(it has {', '.join(mt.metadata.eval_splits)})",
                 field="hub.splits",
             )
         mt.filter_eval_splits(list(src.splits))
         if mt.metadata.is_multilingual:
             if src.subset not in mt.hf_subsets:
-                raise UserError(task.file, f"mteb's {task.mteb_task} has no subset '{src.subset}'", field="hub.subset")
+                raise UserError(task.file, f"mteb's {src.mteb_task} has no subset '{src.subset}'", field="hub.subset")
             mt = mt.filter_languages(None, hf_subsets=[src.subset])
         elif src.subset != "default":
-            raise UserError(task.file, f"mteb's {task.mteb_task} has one subset, 'default'", field="hub.subset")
+            raise UserError(task.file, f"mteb's {src.mteb_task} has one subset, 'default'", field="hub.subset")
     dataset = {**mt.metadata.dataset, "path": src.path, "revision": src.revision}
     mt.metadata = mt.metadata.model_copy(update={"dataset": dataset})  # this instance only
     return mt
@@ -263,13 +187,10 @@ def _mteb_version() -> str:
 # ------------------------------------------------------------------------------------------ conversion
 
 
-def convert(category: str, mt: Any, subset: str, split: str, where: Path | str = "hub") -> Any:
-    """One split of a loaded mteb task as the category's Data."""
-    from embbench import categories
-
-    module = categories.get(category)
+def convert(category: str, mt: Any, subset: str, split: str, where: Path | str = "hub") -> Columns:
+    """One split of a loaded mteb task as the neutral columns the category's ``to_data`` takes."""
     if category in ("retrieval", "reranking"):
-        return _retrieval(module, category, mt.dataset[subset][split], where)
+        return _retrieval(category, mt.dataset[subset][split], where)
     ds = mt.dataset
     if not (subset not in ds and subset == "default"):  # mteb's own rule: a monolingual dataset has no subset level
         ds = ds[subset]
@@ -279,12 +200,15 @@ def convert(category: str, mt: Any, subset: str, split: str, where: Path | str =
         to_names = label_names if category == "classification" else label_lists
         tr_labels, te_labels = to_names(list(train[y]), list(test[y]))
         tr_texts, te_texts = _texts(train[x]), _texts(test[x])
-        return module.Data(tr_texts, tr_labels, te_texts, te_labels, _hash([tr_texts, tr_labels, te_texts, te_labels]))
+        key = "label" if category == "classification" else "labels"
+        values: dict[str, Any] = {"train_text": tr_texts, f"train_{key}": tr_labels}
+        values.update({"test_text": te_texts, f"test_{key}": te_labels})
+        return Columns(values, _hash([tr_texts, tr_labels, te_texts, te_labels]))
     if category == "clustering":
         test = ds[split]
         texts = _texts(test[mt.input_column_name])
         labels = [_one_label(v) for v in test[mt.label_column_name]]
-        return module.Data(texts, labels, _hash([texts, labels]))
+        return Columns({"text": texts, "label": labels}, _hash([texts, labels]))
     if category == "pair_classification":
         test = ds[split]
         if len(test) == 1 and isinstance(test[0][mt.input1_column_name], list):  # mteb v1's single-row layout
@@ -293,15 +217,17 @@ def convert(category: str, mt: Any, subset: str, split: str, where: Path | str =
         else:
             cols = {c: test[c] for c in (mt.input1_column_name, mt.input2_column_name, mt.label_column_name)}
         s1, s2 = _texts(cols[mt.input1_column_name]), _texts(cols[mt.input2_column_name])
-        labels = [int(v) for v in cols[mt.label_column_name]]
-        return module.Data(s1, s2, labels, _hash([s1, s2, labels]))
+        zero_one = [int(v) for v in cols[mt.label_column_name]]
+        return Columns({"sentence1": s1, "sentence2": s2, "label": zero_one}, _hash([s1, s2, zero_one]))
     if category == "sts":
         test = ds[split]
         c1, c2 = mt.column_names
         s1, s2 = _texts(test[c1]), _texts(test[c2])
         scores = [float(v) for v in test["score"]]
         rng = (float(mt.min_score), float(mt.max_score))
-        return module.Data(s1, s2, scores, rng, _hash([s1, s2, scores, list(rng)]))
+        return Columns(
+            {"sentence1": s1, "sentence2": s2, "score": scores, "score_range": rng}, _hash([s1, s2, scores, list(rng)])
+        )
     raise UserError(where, f"hub data is not supported for {category}", field="category")
 
 
@@ -352,7 +278,7 @@ def document_texts(corpus: Any) -> list[str]:
     return [(f"{t} {x}".strip() if t else (x or "").strip()) for t, x in zip(titles, texts, strict=True)]
 
 
-def _retrieval(module: Any, category: str, part: Mapping[str, Any], where: Path | str) -> Any:
+def _retrieval(category: str, part: Mapping[str, Any], where: Path | str) -> Columns:
     corpus_ds, queries_ds = part["corpus"], part["queries"]
     if "instruction" in queries_ds.column_names:
         raise TaskUnavailable("queries with instructions are not supported")
@@ -379,17 +305,17 @@ def _retrieval(module: Any, category: str, part: Mapping[str, Any], where: Path 
     }
     qrels = {q: qrels[q] for q in queries}
     if category == "retrieval":
-        return module.Data(queries, corpus, qrels, _hash([list(queries.items()), list(corpus.items()), qrels]))
+        values = {"queries": queries, "corpus": corpus, "qrels": qrels}
+        return Columns(values, _hash([list(queries.items()), list(corpus.items()), qrels]))
     candidates: dict[str, list[str]] = {}
     for q in queries:
-        ids = list(dict.fromkeys(str(d) for d in (top_ranked.get(q) or [])))
+        ids = list(dict.fromkeys(str(d) for d in (top_ranked.get(q) or [])))  # type: ignore[union-attr]
         missing = [d for d in ids if d not in corpus]
         if missing:
             raise TaskUnavailable(f"top_ranked of query '{q}' names document '{missing[0]}', not in the corpus")
         candidates[q] = ids  # no candidates: mteb gives the query no hits, and it scores 0 in the means
-    return module.Data(
-        queries, corpus, candidates, qrels, _hash([list(queries.items()), list(corpus.items()), candidates, qrels])
-    )
+    values = {"queries": queries, "corpus": corpus, "candidates": candidates, "qrels": qrels}
+    return Columns(values, _hash([list(queries.items()), list(corpus.items()), candidates, qrels]))
 
 
 def _hash(parts: Iterable[Any]) -> str:
@@ -403,70 +329,3 @@ def _hash(parts: Iterable[Any]) -> str:
                 h.update(chunk.encode())
         h.update(b"\x00")
     return h.hexdigest()
-
-
-# ------------------------------------------------------------------------------------------ several splits
-
-
-@dataclass(frozen=True)
-class SplitsData:
-    """One Data per evaluated split (in the task file's order)."""
-
-    parts: dict[str, Any]
-    fingerprint: str
-
-    @property
-    def n_items(self) -> int:
-        return sum(p.n_items for p in self.parts.values())
-
-
-def split_aware(fn: Callable[..., tuple[dict[str, float], Any]]) -> Callable[..., tuple[dict[str, float], Any]]:
-    """A category's evaluate_items that also takes SplitsData: each split is evaluated on its own, and the task's
-    metrics are the means over the splits (mteb's leaderboard score of a multi-split task) plus ``<split>_<metric>``."""
-
-    @functools.wraps(fn)
-    def run(data: Any, *args: Any) -> tuple[dict[str, float], Any]:
-        if not isinstance(data, SplitsData):
-            return fn(data, *args)
-        results = {split: fn(part, *args) for split, part in data.parts.items()}
-        return combine_splits(results, {s: p.n_items for s, p in data.parts.items()})
-
-    return run
-
-
-def combine_splits(
-    results: Mapping[str, tuple[dict[str, float], Any]], sizes: Mapping[str, int]
-) -> tuple[dict[str, float], Any]:
-    """Means over the splits, each split's own metrics, and per-item detail whose plain mean is the split mean.
-
-    Per-item values of kind 'mean' are rescaled by N / (S * n_split) (N items in all, S splits), so that their mean
-    over all items equals the mean of the split means; bootstrap intervals and paired tests then resample the items
-    of both splits together. Other kinds of detail cannot be combined (None: no interval for the task).
-    """
-    splits = list(results)
-    keys = [k for k in results[splits[0]][0] if all(k in results[s][0] for s in splits)]
-    metrics = {k: float(sum(results[s][0][k] for s in splits) / len(splits)) for k in keys}
-    for s in splits:
-        metrics.update({f"{s}_{k}": v for k, v in results[s][0].items()})
-    return metrics, _combine_items({s: results[s][1] for s in splits}, sizes)
-
-
-def _combine_items(items: Mapping[str, Any], sizes: Mapping[str, int]) -> dict[str, Any] | None:
-    parts = list(items.values())
-    if not parts or any(not isinstance(p, dict) or p.get("kind") != "mean" for p in parts):
-        return None
-    total, n_splits = sum(sizes.values()), len(items)
-    scale = {s: total / (n_splits * sizes[s]) for s in items}
-    with_ids = all(p.get("ids") for p in parts)
-    ids = [f"{s}/{i}" for s, p in items.items() for i in p["ids"]] if with_ids else None
-    if all("by_metric" in p for p in parts):
-        metrics = [m for m in parts[0]["by_metric"] if all(m in p["by_metric"] for p in parts)]
-        by_metric = {m: [v * scale[s] for s, p in items.items() for v in p["by_metric"][m]] for m in metrics}
-        return {"kind": "mean", "ids": ids, "by_metric": by_metric}
-    if all("values" in p for p in parts) and len({p.get("metric") for p in parts}) == 1:
-        values = [v * scale[s] for s, p in items.items() for v in p["values"]]
-        out = {"kind": "mean", "metric": parts[0].get("metric"), "values": values}
-        if ids is not None:
-            out["ids"] = ids
-        return out
-    return None

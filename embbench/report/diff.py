@@ -8,13 +8,12 @@ from typing import Any
 
 from embbench.errors import UserError
 from embbench.report import stats
-from embbench.report.model import CONFIG_FIELDS, fmt, load_speed, machine_id, rnd
-from embbench.results import load_results
+from embbench.report.facts import load_speed, machine_id
+from embbench.report.model import ALPHA, CONFIG_FIELDS, fmt, rnd
+from embbench.results import TaskResult, load_results
 
-ALPHA = 0.05
 
-
-def _changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+def _changes(a: TaskResult, b: TaskResult) -> list[dict[str, Any]]:
     """The differences that can explain a score change: model identity and configuration, prompts, protocol
     params, data, library versions (timings, dates, devices and cache statistics are not compared)."""
     out: list[dict[str, Any]] = []
@@ -23,21 +22,21 @@ def _changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
         if x != y:
             out.append({"field": field, "a": x, "b": y})
 
-    mia, mib = a.get("model_info") or {}, b.get("model_info") or {}
+    mia, mib = a.model_info or {}, b.model_info or {}
     for k in ("source", *CONFIG_FIELDS):
         cmp(f"model.{k}", mia.get(k), mib.get(k))
-    pa, pb = a.get("prompts") or {}, b.get("prompts") or {}
+    pa, pb = a.prompts or {}, b.prompts or {}
     for role in sorted(set(pa) | set(pb)):
         cmp(f"prompt.{role}", pa.get(role), pb.get(role))
-    qa, qb = a.get("params") or {}, b.get("params") or {}
+    qa, qb = a.params or {}, b.params or {}
     for k in sorted(set(qa) | set(qb)):
         cmp(f"params.{k}", qa.get(k), qb.get(k))
-    ta, tb = a.get("task_info") or {}, b.get("task_info") or {}
+    ta, tb = a.task_info or {}, b.task_info or {}
     cmp("data_fingerprint", ta.get("data_fingerprint"), tb.get("data_fingerprint"))
     cmp("eval_split", ta.get("eval_split"), tb.get("eval_split"))
-    cmp("main_metric", a.get("main_metric"), b.get("main_metric"))
-    cmp("n_items", a.get("n_items"), b.get("n_items"))
-    va, vb = a.get("versions") or {}, b.get("versions") or {}
+    cmp("main_metric", a.main_metric, b.main_metric)
+    cmp("n_items", a.n_items, b.n_items)
+    va, vb = a.versions or {}, b.versions or {}
     for k in sorted(set(va) | set(vb)):
         cmp(f"version.{k}", va.get(k), vb.get(k))
     return out
@@ -49,54 +48,9 @@ def diff_runs(run_a: Path, run_b: Path, *, n_resamples: int = 1000, seed: int = 
     for run in (run_a, run_b):
         if not (run / "results").is_dir():
             raise UserError(run / "results", "no results folder", fix="pass an output folder of `embbench run`")
-    ra = {(r["model"], r["task"]): r for r in load_results(run_a)}
-    rb = {(r["model"], r["task"]): r for r in load_results(run_b)}
-    pairs = []
-    for key in sorted(set(ra) | set(rb)):
-        a, b = ra.get(key), rb.get(key)
-        row: dict[str, Any] = {"model": key[0], "task": key[1]}
-        if a is None or b is None:
-            row.update(status="only_a" if b is None else "only_b")
-            row.update(score_a=_score(a), score_b=_score(b), delta=None, p_value=None, changes=[])
-            pairs.append(row)
-            continue
-        sa, sb = a["main_score"], b["main_score"]
-        same_data = (a.get("task_info") or {}).get("data_fingerprint") == (b.get("task_info") or {}).get(
-            "data_fingerprint"
-        )
-        p = None
-        if sa is not None and sb is not None and same_data:
-            p = stats.paired_test(a.get("items"), b.get("items"), n_resamples=n_resamples, seed=seed)
-        row.update(
-            status="both",
-            score_a=_score(a),
-            score_b=_score(b),
-            delta=None if sa is None or sb is None else rnd(100 * (sb - sa)),
-            score_changed=sa != sb,
-            p_value=rnd(p, 4),
-            significant=None if p is None else p < ALPHA,
-            changes=_changes(a, b),
-        )
-        pairs.append(row)
-
-    speed_a, _ = load_speed(run_a)
-    speed_b, _ = load_speed(run_b)
-    speed = []
-    for m in sorted(set(speed_a) & set(speed_b)):
-        xa, xb = speed_a[m], speed_b[m]
-        ta, tb = xa.get("throughput_texts_per_s"), xb.get("throughput_texts_per_s")
-        ma, mb = machine_id(xa.get("hardware") or {}), machine_id(xb.get("hardware") or {})
-        speed.append(
-            {
-                "model": m,
-                "texts_per_s_a": rnd(ta, 1),
-                "texts_per_s_b": rnd(tb, 1),
-                "ratio": rnd(tb / ta, 3) if ta and tb else None,
-                "machine_a": ma,
-                "machine_b": mb,
-                "same_machine": ma == mb,
-            }
-        )
+    ra = {(r.model, r.task): r for r in load_results(run_a)}
+    rb = {(r.model, r.task): r for r in load_results(run_b)}
+    pairs = [_pair(key, ra.get(key), rb.get(key), n_resamples, seed) for key in sorted(set(ra) | set(rb))]
     both = [p for p in pairs if p["status"] == "both"]
     return {
         "run_a": str(run_a),
@@ -111,14 +65,64 @@ def diff_runs(run_a: Path, run_b: Path, *, n_resamples: int = 1000, seed: int = 
             "config_changed": sum(bool(p["changes"]) for p in both),
         },
         "pairs": pairs,
-        "speed": speed,
+        "speed": _speed(run_a, run_b),
     }
 
 
-def _score(r: dict[str, Any] | None) -> float | str | None:
+def _pair(
+    key: tuple[str, str], a: TaskResult | None, b: TaskResult | None, n_resamples: int, seed: int
+) -> dict[str, Any]:
+    """One (model, task): in which runs it is, both scores, the delta, its p-value and what changed."""
+    row: dict[str, Any] = {"model": key[0], "task": key[1]}
+    if a is None or b is None:
+        row.update(status="only_a" if b is None else "only_b")
+        row.update(score_a=_score(a), score_b=_score(b), delta=None, p_value=None, changes=[])
+        return row
+    sa, sb = a.main_score, b.main_score
+    same_data = (a.task_info or {}).get("data_fingerprint") == (b.task_info or {}).get("data_fingerprint")
+    p = None
+    if sa is not None and sb is not None and same_data:
+        p = stats.paired_test(a.items, b.items, n_resamples=n_resamples, seed=seed)
+    row.update(
+        status="both",
+        score_a=_score(a),
+        score_b=_score(b),
+        delta=None if sa is None or sb is None else rnd(100 * (sb - sa)),
+        score_changed=sa != sb,
+        p_value=rnd(p, 4),
+        significant=None if p is None else p < ALPHA,
+        changes=_changes(a, b),
+    )
+    return row
+
+
+def _speed(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
+    """Per model timed in both runs: texts/s in each, their ratio, and whether the machines are the same."""
+    speed_a, _ = load_speed(run_a)
+    speed_b, _ = load_speed(run_b)
+    out = []
+    for m in sorted(set(speed_a) & set(speed_b)):
+        xa, xb = speed_a[m], speed_b[m]
+        ta, tb = xa.get("throughput_texts_per_s"), xb.get("throughput_texts_per_s")
+        ma, mb = machine_id(xa.get("hardware") or {}), machine_id(xb.get("hardware") or {})
+        out.append(
+            {
+                "model": m,
+                "texts_per_s_a": rnd(ta, 1),
+                "texts_per_s_b": rnd(tb, 1),
+                "ratio": rnd(tb / ta, 3) if ta and tb else None,
+                "machine_a": ma,
+                "machine_b": mb,
+                "same_machine": ma == mb,
+            }
+        )
+    return out
+
+
+def _score(r: TaskResult | None) -> float | str | None:
     if r is None:
         return None
-    return "n/a" if r["main_score"] is None else rnd(100 * r["main_score"])
+    return "n/a" if r.main_score is None else rnd(100 * r.main_score)
 
 
 def _short(v: Any) -> str:

@@ -1,6 +1,6 @@
 """Uncertainty and ranking: bootstrap confidence intervals, paired tests, Borda ranks, ties with the best model.
 
-Every function works on the per-item detail a result file keeps of its main metric (``record["items"]``):
+Every function works on the per-item detail a result keeps of its main metric (``TaskResult.items``):
 
 - ``{"kind": "mean", "values": [...], "ids": [...]?}``: the score is the mean of the values (classification and
   multilabel: share of experiments that got each test item right; retrieval and reranking: the metric per query);

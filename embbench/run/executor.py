@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 from embbench.encode.backends import Encoder, Ranker, load_encoder
 from embbench.errors import ModelUnavailable, UserError
 from embbench.run.summary import Failure, Progress, RunSummary, Sink, Unavailable
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from embbench.speed.probe import ProbeResult, probe_spec
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from embbench.errors import ModelLoadError, UserError
 from embbench.results import write_json_atomic
 from embbench.run.executor import Executor, LocalExecutor, open_model
 from embbench.run.summary import SPEED, Failure, Progress, RunSummary, Sink, stderr_sink
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from embbench.speed.probe import speed_path, wants_probe
 
 

@@ -22,7 +22,7 @@ from embbench.encode.backends import Encoder, Ranker, backend, load_encoder
 from embbench.errors import UserError
 from embbench.run.ray_pool import KILL_ENV, RayPoolEncoder, pool_encoder
 from embbench.run.summary import Progress, Sink, model_sink
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from embbench.speed.probe import ProbeResult, probe_spec
 
 T = TypeVar("T")

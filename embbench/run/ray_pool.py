@@ -31,7 +31,7 @@ import numpy as np
 from embbench.encode.backends import BatchOrdered, Encoder, LoadTimed, TokenCounter, load_encoder
 from embbench.encode.embedder import BadVectors
 from embbench.errors import ModelLoadError, UserError
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from embbench.speed.probe import ProbeResult, ensure_loaded, probe_spec
 
 MIN_CHUNK, MAX_CHUNK = 64, 4096  # texts per unit of work (rounded up to whole batches)

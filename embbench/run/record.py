@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -11,9 +12,8 @@ from typing import Any
 
 from embbench import categories
 from embbench.encode.embedder import BadVectors
-from embbench.errors import UserError
 from embbench.results import TaskResult, versions
-from embbench.spec.config import ModelSpec, TaskSpec
+from embbench.spec import HubSource, ModelSpec, TaskSpec, resolve_params
 
 
 def make_record(
@@ -36,13 +36,6 @@ def make_record(
         raise BadVectors(f"{main_metric} is undefined (NaN or infinite): the similarities do not vary")
     if metrics is not None:  # a JSON result cannot hold NaN: other undefined metrics are recorded as null
         metrics = {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
-    if metrics is not None and main_metric not in metrics:
-        raise UserError(
-            task.file,
-            f"unknown metric '{main_metric}' for {task.category}",
-            field="main_metric",
-            fix=f"use one of: {', '.join(sorted(metrics))}",
-        )
     return TaskResult(
         model=model,
         task=task.name,
@@ -57,12 +50,13 @@ def make_record(
         params=params,
         task_info={
             "file": str(task.file),
-            "data": str(task.data) if task.hub is None else task.hub.uri,  # hub task: hf://<dataset>@<revision>
+            "data": task.source.uri,  # a folder; a hub task: hf://<dataset>@<revision>
             "eval_split": task.eval_split,
             "description": task.description,
-            "source": task.source,
+            "source": task.reference,
             "license": task.license,
             "data_fingerprint": data.fingerprint,
+            **({"documents": task.documents.task_info()} if task.documents is not None else {}),  # own documents
         },
         items=items,
         model_info=model_info,
@@ -89,19 +83,25 @@ _NOT_SCORE_FIELDS = frozenset({"name", "file", "optional", "batch_size", "device
 
 
 def request_key(spec: ModelSpec, task: TaskSpec, data: Any) -> str:
-    """sha256 of what a result depends on: the model's settings in models.yaml, the task's protocol fields and
-    the data's fingerprint. An existing result with another key is stale and is recomputed."""
+    """sha256 of what a result depends on: the model's settings in models.yaml, the task's resolved protocol (the
+    category's defaults with the task's overrides, and the category's protocol VERSION) and the data's fingerprint.
+    An existing result with another key is stale and is recomputed."""
+    module = categories.get(task.category)
     model = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f not in _NOT_SCORE_FIELDS}
     protocol = {
         "category": task.category,
-        "main_metric": task.main_metric,
-        "params": task.params,
+        "version": module.VERSION,
+        "main_metric": task.main_metric or module.MAIN_METRIC,
+        # the model's own similarity function is fixed by its id and revision, hashed above
+        "params": resolve_params(task, similarity_fn="<model's own>"),
         "score_range": task.score_range,
         "eval_split": task.eval_split,
         "train_split": task.train_split,
-        "hub": task.hub,  # a hub task: dataset, revision, subset, splits
+        # a hub task: dataset, revision, subset, splits, mteb task; a local folder counts by its content only
+        "source": dataclasses.asdict(task.source) if isinstance(task.source, HubSource) else "local",
         "data": data.fingerprint,
     }
+    # default=str: YAML scalars such as dates in model_kwargs
     blob = json.dumps({"model": model, "task": protocol}, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from embbench import categories
-from embbench.categories._common import merge_params
+from embbench.categories._splits import split_aware  # multi-split hub tasks
+from embbench.data import load as load_task_data
 from embbench.data.files import MissingDataFile
-from embbench.data.hub import TaskUnavailable, split_aware  # hub tasks (ruMTEB suite)
+from embbench.data.hub import TaskUnavailable  # hub tasks (ruMTEB suite)
 from embbench.encode.backends import Encoder, Ranker
 from embbench.encode.cache import DiskCache
 from embbench.encode.embedder import BadVectors, Embedder
@@ -26,7 +27,8 @@ from embbench.run.executor import Executor, LocalExecutor, open_model
 from embbench.run.probes import probe_model
 from embbench.run.record import describe, make_record, request_key, stale_reason
 from embbench.run.summary import ALL_TASKS, Failure, Progress, RunSummary, Sink, model_sink, stderr_sink
-from embbench.spec.config import ModelSpec, TaskSpec
+from embbench.spec import ModelSpec, TaskSpec
+from embbench.spec import resolve_params as resolve_task_params
 from embbench.speed.probe import speed_path, wants_probe
 
 Log = Callable[[str], None]
@@ -38,11 +40,9 @@ def stderr_log(msg: str) -> None:
 
 
 def resolve_params(task: TaskSpec, similarity_fn: str = "cosine") -> dict[str, Any]:
-    """The category's defaults, the task file's overrides, and the model's similarity function."""
-    params = merge_params(categories.get(task.category).DEFAULTS, task.params, task.file)
-    if "similarity_fn" in params and "similarity_fn" not in task.params:
-        params["similarity_fn"] = similarity_fn
-    return params
+    """The category's defaults, the task file's overrides (validated when the task file was loaded), and the model's
+    similarity function."""
+    return resolve_task_params(task, similarity_fn)
 
 
 def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary | None = None) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary 
     for t in tasks:
         resolve_params(t)
         try:
-            out[t.name] = categories.get(t.category).load(t)
+            out[t.name] = load_task_data(t)
         except TaskUnavailable as exc:  # --- hub tasks (ruMTEB suite) ---
             log(f"{t.name}: {exc}; the rest of the run goes on")
             if summary is not None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 from embbench.categories import LABELS
-
-Role = Literal["query", "document"] | None
+from embbench.categories._common import Role
 
 MTEB_TYPE = LABELS  # our category name -> mteb's TaskType name (prompt tables may use either spelling)
 
@@ -24,8 +22,7 @@ def candidate_keys(task_name: str, category: str, role: Role) -> list[str]:
     keys.extend(types)
     if role:
         keys.append(role)
-    seen: set[str] = set()
-    return [k for k in keys if not (k in seen or seen.add(k))]
+    return list(dict.fromkeys(keys))  # first occurrences, in order
 
 
 def resolve_prompt(table: Mapping[str, str] | None, task_name: str, category: str, role: Role) -> str | None:

@@ -31,7 +31,7 @@ import numpy as np
 
 from embbench.encode.backends import BACKENDS, Encoder, LoadTimed, ParamCounter, TokenCounter
 from embbench.results import write_json_atomic
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from embbench.spec.prompts import resolve_prompt
 from embbench.speed import hardware
 from embbench.speed.memory import PeakRSS

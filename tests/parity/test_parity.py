@@ -18,7 +18,7 @@ pytest.importorskip("mteb")
 
 from embbench.encode.embedder import Embedder
 from embbench.run.runner import evaluate_task, load_data
-from embbench.spec.config import CATEGORIES, ModelSpec, TaskSpec
+from embbench.spec import CATEGORIES, LocalSource, ModelSpec, TaskSpec
 from tests.conftest import TASKS, minilm_path
 from tests.parity.mteb_reference import jsonl_lines, mteb_scores
 
@@ -97,7 +97,11 @@ def test_main_score_equals_mteb(category: str, folder: Path, embedder: Embedder,
         score_range = sts_range(folder)
         params = {"min_score": score_range[0], "max_score": score_range[1]}
     task = TaskSpec(
-        name=folder.name, category=category, data=folder, file=folder / "parity.yaml", score_range=score_range
+        name=folder.name,
+        category=category,
+        source=LocalSource(folder),
+        file=folder / "parity.yaml",
+        score_range=score_range,
     )
     ours = evaluate_task(task, load_data([task])[task.name], embedder)
     theirs = mteb_scores(category, folder, minilm_path(), params)
@@ -121,7 +125,7 @@ def test_reranking_equals_mteb_own_conversion_of_rows(embedder: Embedder, tmp_pa
     [(category, folder)] = [(c, d) for c, d in DATASETS if c == "reranking"][:1]
     if ROWS:  # by default 40 rows: mteb encodes their 400 candidates one by one
         folder = shrink(category, folder, tmp_path / folder.name, min(ROWS, 40))
-    task = TaskSpec(name=folder.name, category=category, data=folder, file=folder / "parity.yaml")
+    task = TaskSpec(name=folder.name, category=category, source=LocalSource(folder), file=folder / "parity.yaml")
     data = load_data([task])[task.name]
     assert len(data.corpus) < sum(len(c) for c in data.candidates.values())  # candidates do repeat here
     ours = evaluate_task(task, data, embedder)

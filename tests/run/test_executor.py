@@ -16,7 +16,7 @@ from embbench.errors import ModelUnavailable, UserError
 from embbench.run.executor import LocalExecutor, open_model
 from embbench.run.runner import run
 from embbench.run.summary import ALL_TASKS, Failure, Progress, RunSummary, Unavailable
-from embbench.spec.config import ModelSpec, TaskSpec, load_task
+from embbench.spec import ModelSpec, TaskSpec, load_task
 from embbench.speed.probe import ProbeResult
 from tests.fakes import KeywordEncoder
 

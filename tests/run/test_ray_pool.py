@@ -11,7 +11,7 @@ import pytest
 from embbench.encode.backends import BatchOrdered
 from embbench.encode.backends.sentence_transformers import SentenceTransformerEncoder, length_order
 from embbench.run.ray_pool import MAX_CHUNK, MIN_CHUNK, chunk_plan
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from tests.conftest import minilm_path
 
 TEXTS = [("кот " * (1 + (7 * i) % 13)).strip() + f" {i}" for i in range(11)]

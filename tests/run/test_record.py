@@ -12,7 +12,7 @@ import pytest
 from embbench.encode.embedder import BadVectors
 from embbench.results import result_path, write_result
 from embbench.run.record import describe, make_record, stale_reason
-from embbench.spec.config import TaskSpec
+from embbench.spec import TaskSpec
 
 HEAD = ["schema", "model", "task", "category", "main_metric", "main_score", "applicable", "metrics", "n_items"]
 TAIL = ["params", "task_info", "items", "model_info", "versions", "date", "request_key"]

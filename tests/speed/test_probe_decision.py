@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from embbench.encode.backends import BACKENDS, Backend
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from embbench.speed.probe import speed_path, wants_probe
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from embbench.errors import UserError
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 
 @runtime_checkable

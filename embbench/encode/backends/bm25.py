@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from embbench._io import dist_version
+from embbench.categories._common import merge_options
 from embbench.errors import UserError, missing_extra
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 TOKENIZER_VERSION = "ru-1"  # bump when tokenise() changes what it returns
 WORD = re.compile(r"\w+")
@@ -35,29 +36,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def check_options(spec: ModelSpec, defaults: dict[str, Any]) -> dict[str, Any]:
-    """The backend's defaults overridden by the model entry's options; unknown keys and bad types are user errors."""
+def options_of(spec: ModelSpec, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The backend's defaults overridden by the model entry's options (one rule with a task's params)."""
     where = f"{spec.file or 'models.yaml'}: model '{spec.name}'"
-    out = dict(defaults)
-    for key, value in (spec.options or {}).items():
-        if key not in defaults:
-            raise UserError(
-                where,
-                f"unknown option '{key}' for backend '{spec.backend}'",
-                field=f"options.{key}",
-                fix=f"use one of: {', '.join(sorted(defaults))}",
-            )
-        default = defaults[key]
-        if isinstance(default, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(default, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, type(default))
-        if not ok:
-            raise UserError(where, f"expected {type(default).__name__}, got {value!r}", field=f"options.{key}")
-        out[key] = float(value) if isinstance(default, float) else value
-    return out
+    return merge_options(defaults, spec.options or {}, where, "options", "option", f" for backend '{spec.backend}'")
 
 
 class Tokenizer:
@@ -127,7 +109,7 @@ class BM25Ranker:
 
     def __init__(self, spec: ModelSpec):
         self.spec = spec
-        self.options = check_options(spec, DEFAULTS)
+        self.options = options_of(spec, DEFAULTS)
         o = self.options
         where = f"{spec.file or 'models.yaml'}: model '{spec.name}'"
         if o["method"] not in METHODS:

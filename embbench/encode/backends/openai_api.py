@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 
 def length_order(texts: Sequence[str], flatten: bool = False) -> np.ndarray:

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from embbench._io import dist_version
-from embbench.encode.backends.bm25 import check_options
+from embbench.categories._common import merge_options
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError, missing_extra
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 NAVEC_DEFAULT = "pkg://natasha/data/emb/navec_news_v1_1B_250K_300d_100q.tar"
 NAVEC_TOKENIZER = "navec-ru-1"  # bump when NavecVectors.ids() changes
@@ -153,7 +153,8 @@ class StaticEncoder:
     def __init__(self, spec: ModelSpec):
         self.spec = spec
         self.kind = spec.backend
-        check_options(spec, {})
+        where = f"{spec.file or 'models.yaml'}: model '{spec.name}'"
+        merge_options({}, spec.options or {}, where, "options", "option", f" for backend '{spec.backend}'")
         self._model: Any = None
         self.load_seconds: float | None = None
         if self.kind == "navec":

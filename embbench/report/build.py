@@ -1,0 +1,171 @@
+"""build_report: result files and speed files -> a Report, every number rounded once (scores: main metric x 100)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from embbench.categories import LABELS
+from embbench.report import facts, sections, stats
+from embbench.report.board import Leaderboard, build
+from embbench.report.model import ALPHA, DECIMALS, NA, Report, rnd
+from embbench.report.published import with_published  # ruMTEB reference rows "<model> (published)"
+from embbench.results import TaskResult, load_results
+
+Ties = dict[tuple[str, str], tuple[bool | None, float | None]]  # (model, task) -> (tied with the best?, p)
+
+
+def build_report(
+    output: Path, records: list[TaskResult] | None = None, *, n_resamples: int = 1000, seed: int = 0
+) -> Report:
+    """Everything the documents show: ``data`` (leaderboard.json) and the table sections rendered from it."""
+    records = load_results(output) if records is None else records
+    records = with_published(records)  # + published rows for the ruMTEB tasks the results contain
+    board = build(records)
+    by_key = {(r.model, r.task): r for r in records}
+    resampler = stats.Resampler(n_resamples, seed)  # one bootstrap distribution per result, shared by CI and tests
+    best_of, ties, warnings = _ties(board, by_key, resampler, n_resamples=n_resamples, seed=seed)
+    results = _results(board, by_key, resampler, best_of, ties)
+    speed, hardware, speed_warnings = facts.speed_section(output, board)
+    common, mixed = facts.software([r for r in records if not r.published])
+    rows = board.rows()
+    front = facts.pareto(speed, rows)
+    timed = {s["model"] for s in speed}
+    for row in rows:
+        row["pareto"] = row["model"] in front if row["model"] in timed else None
+    dates = sorted(str(r.date) for r in records if r.date)
+    trunc = facts.truncation_rows(records, board)
+    data = {
+        "schema": 2,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "n_results": len(records),
+        "results_dated": [dates[0], dates[-1]] if dates else None,
+        "settings": _settings(n_resamples, seed),
+        "software": common,
+        "software_mixed": mixed,
+        "hardware": hardware,
+        "warnings": warnings + speed_warnings + facts.software_warning(mixed),
+        "categories": [{"category": c, "label": LABELS.get(c, c)} for c in board.categories()],
+        "tasks": _tasks(board, records, best_of),
+        "models": facts.model_info(records, board.ranked_models()),
+        "rows": rows,
+        "results": results,
+        "speed": speed,
+        "truncation": trunc,
+        "truncation_by_model": facts.truncation_table(trunc),
+        "charts": [],
+    }
+    return Report(data, sections.tables(data))
+
+
+def _ties(
+    board: Leaderboard,
+    by_key: dict[tuple[str, str], TaskResult],
+    resampler: stats.Resampler,
+    *,
+    n_resamples: int,
+    seed: int,
+) -> tuple[dict[str, str | None], Ties, list[str]]:
+    """Per task: the best model, and per (model, task) whether it ties with the best; warnings about tasks whose
+    results come from different data versions (those are not compared)."""
+    best_of: dict[str, str | None] = {}
+    ties: Ties = {}
+    warnings: list[str] = []
+    for t, _, _ in board.tasks:
+        present = {
+            m: board.scores[(m, t)]
+            for m in board.models
+            if (m, t) in board.scores and not by_key[(m, t)].published  # published rows: no items, no ties
+        }
+        fps = {m: (by_key[(m, t)].task_info or {}).get("data_fingerprint") for m in present}
+        if len(set(fps.values())) > 1:
+            warnings.append(f"task {t}: results come from different data versions (fingerprints differ)")
+        best, tied = stats.ties_with_best(
+            present,
+            {m: by_key[(m, t)].items for m in present},
+            n_resamples=n_resamples,
+            seed=seed,
+            alpha=ALPHA,
+            groups=fps,
+            resampler=resampler,
+        )
+        best_of[t] = best
+        for m, v in tied.items():
+            ties[(m, t)] = v
+    return best_of, ties, warnings
+
+
+def _results(
+    board: Leaderboard,
+    by_key: dict[tuple[str, str], TaskResult],
+    resampler: stats.Resampler,
+    best_of: dict[str, str | None],
+    ties: Ties,
+) -> list[dict[str, Any]]:
+    """A row per (model, task) with a result, ranked models first: value, interval, tie, p-value vs the best."""
+    out: list[dict[str, Any]] = []
+    for m in board.ranked_models():
+        for t, c, metric in board.tasks:
+            r = by_key.get((m, t))
+            if r is None:
+                continue
+            ci = resampler.ci(r.items, ALPHA)
+            score = r.main_score
+            tied, p = ties.get((m, t), (None, None))
+            out.append(
+                {
+                    "model": m,
+                    "task": t,
+                    "category": c,
+                    "metric": metric,
+                    "value": NA if score is None else rnd(100 * score),
+                    "ci_low": rnd(100 * ci[0]) if ci and score is not None else None,
+                    "ci_high": rnd(100 * ci[1]) if ci and score is not None else None,
+                    "tied_with_best": tied if score is not None else None,
+                    "best": score is not None and best_of.get(t) == m,
+                    "p_vs_best": rnd(p, 4),
+                    "n_items": r.n_items,
+                    "main_score": score,
+                    "data_fingerprint": (r.task_info or {}).get("data_fingerprint"),
+                }
+            )
+    return out
+
+
+def _settings(n_resamples: int, seed: int) -> dict[str, Any]:
+    return {
+        "scale": "main metric x 100",
+        "decimals": DECIMALS,
+        "interval": f"{100 * (1 - ALPHA):.0f}% percentile bootstrap over the task's items "
+        "(clustering: over the protocol's own runs)",
+        "tie": f"p >= {ALPHA} in a paired bootstrap test against the best model on the same items; "
+        "clustering: Welch's t-test on the runs",
+        "n_resamples": n_resamples,
+        "seed": seed,
+        "alpha": ALPHA,
+    }
+
+
+def _tasks(board: Leaderboard, records: list[TaskResult], best_of: dict[str, str | None]) -> list[dict[str, Any]]:
+    """Per task: category, main metric, items, description, source, license, data fingerprint and best model
+    (described by the last record of the task: the user's own, as published rows come first)."""
+    info = {r.task: r for r in records}
+    out = []
+    for t, c, metric in board.tasks:
+        ti = info[t].task_info or {}
+        out.append(
+            {
+                "task": t,
+                "category": c,
+                "label": LABELS.get(c, c),
+                "main_metric": metric,
+                "n_items": info[t].n_items,
+                "description": ti.get("description"),
+                "source": ti.get("source"),
+                "license": ti.get("license"),
+                "data_fingerprint": ti.get("data_fingerprint"),
+                "best": best_of.get(t),
+            }
+        )
+    return out
