@@ -97,6 +97,23 @@ def _add_report(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     rep.add_argument("--no-charts", action="store_true", help="skip the PNG/SVG charts (matplotlib)")
     rep.add_argument("--no-html", action="store_true", help="skip leaderboard.html")
+    rep.add_argument(
+        "--use",
+        action="append",
+        default=[],
+        metavar="NAME=CAT,CAT",
+        help="a decision use (repeatable; default: rag=retrieval,reranking and overall=all)",
+    )
+    rep.add_argument(
+        "--budget",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a limit on the recommendation, e.g. p95_ms=50, index_gb=4, usd_per_1m_docs=2 (repeatable)",
+    )
+    rep.add_argument(
+        "--gpu-hour-usd", type=float, default=None, help="price of an hour of the probe's device: turns hours into USD"
+    )
 
 
 def _add_diff(dif: argparse.ArgumentParser) -> None:
@@ -184,7 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed, log=sink, executor=executor
     )
     if (args.output / "results").is_dir():
-        paths = write_reports(args.output)
+        paths = write_reports(args.output, generated_by="embbench run")
         say("leaderboards: " + ", ".join(map(str, paths)))
     report_failures(summary)
     for line in notes(tasks):  # your own documents: unmatched questions, files skipped
@@ -225,8 +242,19 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UserError(args.output / "results", "no results folder", fix="run `embbench run` first or pass --output")
     if args.resamples < 1:
         raise UserError("--resamples", "must be at least 1")
+    from embbench.report.uses import parse_budget, parse_use
+
+    if args.gpu_hour_usd is not None and not args.gpu_hour_usd >= 0:
+        raise UserError("--gpu-hour-usd", "must be a non-negative number", fix="e.g. --gpu-hour-usd 2.5")
     paths = write_reports(
-        args.output, n_resamples=args.resamples, seed=args.seed, charts=not args.no_charts, html=not args.no_html
+        args.output,
+        n_resamples=args.resamples,
+        seed=args.seed,
+        charts=not args.no_charts,
+        html=not args.no_html,
+        uses=[parse_use(u) for u in args.use] or None,
+        budgets=[parse_budget(b) for b in args.budget],
+        gpu_hour_usd=args.gpu_hour_usd,
     )
     for p in paths:
         print(p)

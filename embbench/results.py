@@ -50,6 +50,8 @@ class TaskResult:
     params: dict[str, Any] | None = None
     task_info: dict[str, Any] = field(default_factory=dict)
     items: dict[str, Any] | None = None  # per-item detail of the main metric (report/stats.py)
+    # the compression sweep: [{dim, precision, bytes_per_vector, score (0..1), index_mb_per_1m_docs?}] (report/rag.py)
+    compression: list[dict[str, Any]] | None = None
     model_info: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] | None = None
     date: str | None = None

@@ -299,7 +299,7 @@ def test_numbers_agree_across_md_csv_json_html(suite: tuple[Path, list[Path]]) -
     }
     # Markdown per-task table
     table = md_tables(read(output, "leaderboard.md"))["Per task"]
-    assert [h.split("<br>")[0] for h in table[0][1:]] == tasks
+    assert [h.split(" (")[0] for h in table[0][1:]] == tasks
     from_md = {}
     for cells in table[1:]:
         for t, c in zip(tasks, cells[1:], strict=True):

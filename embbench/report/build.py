@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from embbench.categories import LABELS
-from embbench.report import facts, sections, stats
+from embbench.report import cost, decision, facts, rag, sections, stats
 from embbench.report.board import Leaderboard, build
 from embbench.report.model import ALPHA, DECIMALS, NA, Report, rnd
 from embbench.report.published import with_published  # ruMTEB reference rows "<model> (published)"
+from embbench.report.uses import DEFAULT_USES, Budget, Use
 from embbench.results import TaskResult, load_results
 
 Ties = dict[tuple[str, str], tuple[bool | None, float | None]]  # (model, task) -> (tied with the best?, p)
 
 
 def build_report(
-    output: Path, records: list[TaskResult] | None = None, *, n_resamples: int = 1000, seed: int = 0
+    output: Path,
+    records: list[TaskResult] | None = None,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    uses: Sequence[Use] | None = None,
+    budgets: Sequence[Budget] = (),
+    gpu_hour_usd: float | None = None,
+    generated_by: str = "embbench report",
 ) -> Report:
-    """Everything the documents show: ``data`` (leaderboard.json) and the table sections rendered from it."""
+    """Everything the documents show: ``data`` (leaderboard.json) and the table sections rendered from it.
+
+    ``uses`` (default: rag, overall) and ``budgets`` shape the decision (report/decision.py); ``gpu_hour_usd``
+    prices local models' hours (report/cost.py); ``generated_by`` is the command the page says made it."""
     records = load_results(output) if records is None else records
     records = with_published(records)  # + published rows for the ruMTEB tasks the results contain
     board = build(records)
@@ -55,8 +68,45 @@ def build_report(
         "truncation": trunc,
         "truncation_by_model": facts.truncation_table(trunc),
         "charts": [],
+        "generated_by": generated_by,
+        "speed_folder": str(output / "speed"),
     }
+    data.update(_decision_parts(output, records, board, by_key, resampler, data, uses, budgets, gpu_hour_usd))
     return Report(data, sections.tables(data))
+
+
+def _decision_parts(
+    output: Path,
+    records: list[TaskResult],
+    board: Leaderboard,
+    by_key: dict[tuple[str, str], TaskResult],
+    resampler: stats.Resampler,
+    data: dict[str, Any],
+    uses: Sequence[Use] | None,
+    budgets: Sequence[Budget],
+    gpu_hour_usd: float | None,
+) -> dict[str, Any]:
+    """decision, cost, not_evaluated, compression and the RAG view (their warnings join data["warnings"])."""
+    infos = {r.model: r.model_info or {} for r in reversed(records)}
+    costs = cost.cost_rows(data["speed"], data["truncation_by_model"], data["models"], infos, gpu_hour_usd)
+    known: dict[str, dict[str, Any]] = {s["model"]: dict(s) for s in data["speed"]}
+    for c in costs:
+        known.setdefault(c["model"], {}).update(c)
+    not_evaluated, ne_warnings = rag.load_not_evaluated(output)
+    compression, c_warnings = rag.compression_rows(records, board)
+    data["warnings"] += ne_warnings + c_warnings
+    return {
+        "uses": [{"use": u.name, "categories": list(u.categories or []) or "all"} for u in (uses or DEFAULT_USES)],
+        "budgets": [b.text() for b in budgets],
+        "gpu_hour_usd": gpu_hour_usd,
+        "decision": decision.decide(board, by_key, resampler, known, uses, budgets),
+        "cost": costs,
+        "cost_notes": [n for n in (cost.truncation_note(c) for c in costs) if n],
+        "cost_by_task": cost.task_rows(records, data["speed"], gpu_hour_usd),
+        "not_evaluated": not_evaluated,
+        "compression": compression,
+        "rag": rag.rag_rows(records, board),
+    }
 
 
 def _ties(
@@ -126,6 +176,7 @@ def _results(
                     "best": score is not None and best_of.get(t) == m,
                     "p_vs_best": rnd(p, 4),
                     "n_items": r.n_items,
+                    "small_sample": r.n_items is not None and r.n_items < decision.SMALL_SAMPLE,
                     "main_score": score,
                     "data_fingerprint": (r.task_info or {}).get("data_fingerprint"),
                 }

@@ -8,7 +8,7 @@ from typing import Any
 
 from embbench.errors import UserError
 from embbench.report import stats
-from embbench.report.facts import load_speed, machine_id
+from embbench.report.facts import busy, load_speed, machine_id
 from embbench.report.model import ALPHA, CONFIG_FIELDS, fmt, rnd
 from embbench.results import TaskResult, load_results
 
@@ -105,6 +105,7 @@ def _speed(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
         xa, xb = speed_a[m], speed_b[m]
         ta, tb = xa.get("throughput_texts_per_s"), xb.get("throughput_texts_per_s")
         ma, mb = machine_id(xa.get("hardware") or {}), machine_id(xb.get("hardware") or {})
+        busy_a, busy_b = busy(xa)["busy"], busy(xb)["busy"]
         out.append(
             {
                 "model": m,
@@ -114,6 +115,10 @@ def _speed(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
                 "machine_a": ma,
                 "machine_b": mb,
                 "same_machine": ma == mb,
+                "busy_a": busy_a,
+                "busy_b": busy_b,
+                # one probe on a busy machine and the other not: the same host, not the same conditions
+                "same_load": not (busy_a or busy_b) or busy_a == busy_b,
             }
         )
     return out
@@ -181,6 +186,9 @@ def render(d: dict[str, Any]) -> str:
         lines += ["", "## Speed", "", "| Model | A texts/s | B texts/s | B / A | Machine |", "|---|---:|---:|---:|---|"]
         for sp in d["speed"]:
             machine = "same" if sp["same_machine"] else f"{sp['machine_a']} -> {sp['machine_b']} (not comparable)"
+            if sp["same_machine"] and not sp["same_load"]:
+                load = " -> ".join("busy" if b else "quiet" for b in (sp["busy_a"], sp["busy_b"]))
+                machine = f"same host, load differs ({load}): not comparable"
             lines.append(
                 f"| {sp['model']} | {fmt(sp['texts_per_s_a'], 1)} | {fmt(sp['texts_per_s_b'], 1)} | "
                 f"{fmt(sp['ratio'], 3)} | {machine} |"

@@ -61,7 +61,18 @@ def speed_row(model: str, raw: dict[str, Any]) -> dict[str, Any]:
         "dtype": hw.get("dtype"),
         "machine": machine_id(hw),
         "date": raw.get("date"),
+        "sample_mean_chars": _num(raw.get("sample") or {}, "mean_chars"),
+        **busy(raw),
     }
+
+
+def busy(raw: dict[str, Any]) -> dict[str, Any]:
+    """Whether the probe ran on a busy machine: the speed file's optional ``load`` = {"load_1m", "logical_cpus"}
+    (the 1-minute load average when the probe started); busy when the load reaches the logical CPUs."""
+    found = raw.get("load")
+    load: dict[str, Any] = found if isinstance(found, dict) else {}
+    lo, cpus = _num(load, "load_1m"), _num(load, "logical_cpus")
+    return {"load_1m": lo, "logical_cpus": cpus, "busy": None if lo is None or not cpus else lo >= cpus}
 
 
 def machine_id(hw: dict[str, Any]) -> str:
@@ -89,6 +100,13 @@ def speed_section(output: Path, board: Leaderboard) -> tuple[list[dict[str, Any]
             "speed files come from different machines, so speed numbers are not comparable: "
             + "; ".join(f"{', '.join(ms)} on {mach}" for mach, ms in machines.items())
         )
+    warnings += [
+        f"speed of {s['model']} was probed on a busy machine (load {s['load_1m']:.1f} on {s['logical_cpus']:.0f} "
+        "logical CPUs): its timings "
+        "include that contention (re-run `embbench speed --force` on a quiet machine)"
+        for s in speed
+        if s["busy"]
+    ]
     if len({(s["device"], s["dtype"]) for s in speed}) > 1:
         warnings.append("speed was measured with different devices or dtypes (see the Device column)")
     hardware = []

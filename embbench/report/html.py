@@ -9,11 +9,42 @@ import base64
 from html import escape
 from typing import Any
 
-from embbench.report.model import BORDA_NOTE, NA, TIE, Cell, HeaderCell, Report, Table, legend
+from embbench.report.cost import cost_note
+from embbench.report.model import (
+    BORDA_NOTE,
+    COMPRESSION_NOTE,
+    DECISION_NOTE,
+    NA,
+    RAG_NOTE,
+    TIE,
+    Cell,
+    HeaderCell,
+    Report,
+    Table,
+    legend,
+)
 
-# the sections in page order ("charts": the chart images), and each table's CSS classes
-LAYOUT = ["summary", "pertask", "charts", "speed", "truncation", "models", "tasks"]
+# the sections in page order, as leaderboard.md has them ("decision", "warnings", "charts", "provenance": not
+# tables), and each table's CSS classes
+LAYOUT = [
+    "decision",
+    "warnings",
+    "not_evaluated",
+    "summary",
+    "rag",
+    "pertask",
+    "charts",
+    "speed",
+    "cost",
+    "cost_by_task",
+    "compression",
+    "truncation",
+    "provenance",
+    "models",
+    "tasks",
+]
 TABLE_CLASS = {"pertask": "sortable pertask", "speed": "sortable speed", "truncation": "sortable truncation"}
+SUBSECTIONS = ("models", "tasks")  # h3 under Provenance
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1b1b1b;max-width:1600px}
@@ -31,8 +62,11 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.best{font-weight:700;background:#e8f5e9}td.tie{background:#f1f8e9}td.na{color:#999}
 tbody tr:nth-child(even){background:#fafafa}tbody tr:hover{background:#eef4ff}
 .ci{color:#666;font-size:.85em}.legend{font-size:.85em;color:#555;max-width:70em}
-.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
-.charts img{width:calc(50% - 8px);min-width:420px;height:auto;border:1px solid #eee}
+.charts{display:flex;flex-direction:column;gap:12px;align-items:flex-start}
+.charts img{width:100%;max-width:1100px;height:auto;border:1px solid #eee}
+.decision{background:#f4f9f4;border:1px solid #cfe3cf;border-radius:6px;padding:8px 14px;margin:10px 0}
+.decision h3{margin:.4em 0}.decision ul{margin:.3em 0;padding-left:1.3em;font-size:.92em}
+.rec{font-size:1.1em}
 """
 
 JS = """
@@ -71,25 +105,30 @@ JS = """
 def render(report: Report, svgs: dict[str, str] | None = None) -> str:
     """The page: the same tables as leaderboard.md and the CSVs (all render the report's sections)."""
     data = report.data
-    out = _setup(data)
+    out = _head(data)
     for name in LAYOUT:
-        if name == "charts":
+        if name == "decision":
+            out += _decision(report)
+        elif name == "warnings":
+            out += [f'<div class="warn"><b>Warning:</b> {escape(w)}</div>' for w in data["warnings"]]
+        elif name == "charts":
             out += _charts(data["charts"], svgs or {})
-            continue
-        table = report.section(name)
-        if table is None:
-            continue
-        out += [f"<h2>{escape(table.title)}</h2>", _table(table)]
-        note = _note(name, data)
-        if note:
-            out.append(f'<p class="legend">{note}</p>')
+        elif name == "provenance":
+            out += _provenance(data)
+        elif (table := report.section(name)) is not None:
+            tag = "h3" if name in SUBSECTIONS else "h2"
+            out += [f"<{tag}>{escape(table.title)}</{tag}>", _table(table)]
+            note = _note(name, data)
+            if note:
+                out.append(f'<p class="legend">{note}</p>')
     out.append(f"<script>{JS}</script></body></html>")
     return "\n".join(out) + "\n"
 
 
-def _setup(data: dict[str, Any]) -> list[str]:
-    """The head, the title and the list of what the numbers are and how they were made, then the warnings."""
-    out = [
+def _head(data: dict[str, Any]) -> list[str]:
+    """The head, the title and what the numbers are."""
+    by = escape(str(data.get("generated_by") or "embbench report"))
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -97,10 +136,35 @@ def _setup(data: dict[str, Any]) -> list[str]:
         f"<style>{CSS}</style></head><body>",
         "<h1>embbench leaderboard</h1>",
         f'<p class="meta">Generated {escape(data["generated"])} from {data["n_results"]} result files by '
-        "<code>embbench report</code>. Scores are each task's main metric &times; 100. A mean is blank when the "
-        "model lacks a task it covers or the task is n/a for it. Click a column header to sort.</p>",
-        '<ul class="meta">',
+        f"<code>{by}</code>. Scores are each task's main metric &times; 100. A mean is blank when the "
+        "model lacks a task it covers or the task is n/a for it. Click a column header to sort. Provenance "
+        "(software, hardware, revisions, sources) is at the end.</p>",
     ]
+
+
+def _decision(report: Report) -> list[str]:
+    """Per use: the recommendation, runners-up and reasons in a box, then the table of every ranked model."""
+    out = ["<h2>Decision</h2>"]
+    for d in report.data["decision"].values():
+        rec = f"Recommended: <strong>{escape(d['recommended'])}</strong>" if d["recommended"] else "No recommendation"
+        if d["runners_up"]:
+            rec += ". Runners-up: " + escape(", ".join(d["runners_up"]))
+        out += [
+            f'<div class="decision" id="decision-{escape(d["use"])}">',
+            f"<h3>{escape(d['use'])}: {escape(d['label'])}</h3>",
+            f'<p class="rec">{rec}.</p>',
+            "<ul>" + "".join(f"<li>{escape(r)}</li>" for r in d["reasons"]) + "</ul>",
+        ]
+        table = report.section(f"decision_{d['use']}")
+        if table is not None and table.rows:
+            out.append(_table(table))
+        out += [f'<p class="legend">{escape(d["score_rule"])}</p>', "</div>"]
+    return [*out, f'<p class="legend">{escape(DECISION_NOTE)}</p>']
+
+
+def _provenance(data: dict[str, Any]) -> list[str]:
+    """When and with which software and hardware the numbers were made."""
+    out = ["<h2>Provenance</h2>", '<ul class="meta">']
     if data["results_dated"]:
         lo, hi = data["results_dated"]
         out.append(f"<li>Results dated {escape(lo[:10])}" + ("" if lo[:10] == hi[:10] else f" to {escape(hi[:10])}"))
@@ -114,8 +178,8 @@ def _setup(data: dict[str, Any]) -> list[str]:
         out.append(f"<li>Hardware (speed of {escape(', '.join(hw['models']))}): {escape(desc)}")
     if not data["hardware"]:
         out.append("<li>Hardware: no speed files")
+    out.append("<li>Full hashes: hover a shortened one, or read leaderboard.json")
     out.append("</ul>")
-    out += [f'<div class="warn"><b>Warning:</b> {escape(w)}</div>' for w in data["warnings"]]
     return out
 
 
@@ -134,6 +198,8 @@ def _td(c: Cell) -> str:
     attr = f' class="{cls}"' if cls else ""
     sort = "" if c.value is None else str(c.value)
     body = escape(c.display)
+    if c.title:
+        attr += f' title="{escape(c.title)}"'
     if c.detail is not None:
         body += f'<span class="ci">{escape(c.detail)}</span>'
     return f'<td{attr} data-v="{escape(sort)}">{body}</td>'
@@ -156,7 +222,15 @@ def _image(svg: str | None, title: str) -> str:
 def _charts(charts: list[dict[str, str]], svgs: dict[str, str]) -> list[str]:
     if not charts:
         return []
-    return ['<h2>Charts</h2><div class="charts">', *[_image(svgs.get(c["name"]), c["title"]) for c in charts], "</div>"]
+    folder = escape(charts[0]["png"].rsplit("/", 1)[0])
+    note = f'<p class="legend">The charts are also files in the {folder}/ folder next to this page (PNG and SVG).</p>'
+    return [
+        "<h2>Charts</h2>",
+        note,
+        '<div class="charts">',
+        *[_image(svgs.get(c["name"]), c["title"]) for c in charts],
+        "</div>",
+    ]
 
 
 def _note(name: str, data: dict[str, Any]) -> str:
@@ -165,6 +239,17 @@ def _note(name: str, data: dict[str, Any]) -> str:
         return escape(BORDA_NOTE, quote=False)
     if name == "pertask":
         return f"{escape(legend(data['settings']))} Highlighted: best (bold) and tied ({TIE})."
+    if name == "speed":
+        return escape(
+            f"Measured by the speed probe ({data['speed_folder']}/<model>.json holds the sample and the hardware); "
+            "machine load 'busy': the probe started with the load at or above the machine's CPUs."
+        )
+    if name == "cost":
+        return escape(" ".join([cost_note(data["gpu_hour_usd"]), *data["cost_notes"]]))
+    if name == "rag":
+        return escape(RAG_NOTE)
+    if name == "compression":
+        return escape(COMPRESSION_NOTE)
     if name == "truncation":
         return (
             "% of the task's texts longer than the model's token limit (cut before encoding); "

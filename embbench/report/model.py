@@ -8,6 +8,7 @@ renderers each render the same Table sections, so the numbers agree everywhere a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -48,6 +49,22 @@ SPEED_COLUMNS = [  # (key, header, decimals)
 BORDA_NOTE = (
     "Borda rank: on each task a model earns (number of models - its rank) points; 1 = most points "
     "(mteb's leaderboard ranking; a missing or n/a task earns nothing)."
+)
+
+DECISION_NOTE = (
+    "Role: the recommended model is the best-scoring one within budget, or, when the best ones are not "
+    "distinguishable (paired bootstrap p >= 0.05), the cheapest of them; vs best: the paired test of the model "
+    "against the best-scoring one within budget (small sample: a task has fewer than 30 items); Pareto: on the "
+    "quality-vs-throughput (speed) or quality-vs-index-size (size) front of the ranked models."
+)
+RAG_NOTE = (
+    "Retrieval and reranking tasks: nDCG@10, Recall@10, Recall@100 and MRR@10 (x 100) of each model, best first "
+    "(the main metric is the task's, as in Per task)."
+)
+COMPRESSION_NOTE = (
+    "The same vectors stored smaller: the first dim dimensions renormalised (as Matryoshka models are used), "
+    "float16, int8, binary (Hamming search) and binary + float rescoring of the top candidates; score: the task's "
+    "main metric x 100; vs full float32: the change against the model's own score."
 )
 
 
@@ -109,6 +126,7 @@ class Cell:
     best: bool = False
     tie: bool = False
     na: bool = False  # the category does not apply to the model
+    title: str | None = None  # the full text when display is shortened (HTML shows it on hover)
 
     @property
     def is_number(self) -> bool:
@@ -119,6 +137,18 @@ def text_cell(text: Any, style: str = "") -> Cell:
     """A free-text cell (a name, a source, a license), sorted by its text."""
     display = "" if text is None else str(text)
     return Cell(display, display, style)
+
+
+HEX_RUN = re.compile(r"[0-9a-f]{16,}")
+SHORT_HEX = 12
+
+
+def short_cell(text: Any, style: str = "text") -> Cell:
+    """Free text with every long hex run (a commit or content hash) cut to its first 12 digits + '…'; the full
+    text stays in ``title`` (and in the JSON)."""
+    full = "" if text is None else str(text)
+    short = HEX_RUN.sub(lambda m: m.group(0)[:SHORT_HEX] + "…", full)
+    return Cell(full, short, style, title=full if short != full else None)
 
 
 def num_cell(v: float | int | str | None, decimals: int = DECIMALS) -> Cell:

@@ -5,17 +5,30 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from embbench.report.model import NA, SPEED_COLUMNS, TIE, Cell, HeaderCell, Table, fmt, num_cell, text_cell
+from embbench.report import decision_sections
+from embbench.report.model import (
+    NA,
+    SPEED_COLUMNS,
+    TIE,
+    Cell,
+    HeaderCell,
+    Table,
+    fmt,
+    num_cell,
+    short_cell,
+    text_cell,
+)
 
 # the tidy CSV's columns: a row per (model, task)
 TIDY_COLUMNS = ["model", "task", "category", "metric", "value", "ci_low", "ci_high", "tied_with_best", "n_items"]
 
 
 def tables(data: dict[str, Any]) -> list[Table]:
-    """Models, Tasks, Summary, Per task, Speed and size, Truncation (when there are any), and the two CSV tables:
-    "results" (tidy: a row per model and task) and "wide" (Summary's columns, then a score column per task)."""
+    """A decision table per use, Not evaluated, RAG view, Cost, Compression (report/decision_sections.py), Models,
+    Tasks, Summary, Per task, Speed and size, Truncation (when there are any), and the two CSV tables: "results"
+    (tidy: a row per model and task) and "wide" (Summary's columns, then a score column per task)."""
     summary, per_task = summary_table(data), per_task_table(data)
-    out = [models_table(data), tasks_table(data), summary, per_task]
+    out = [*decision_sections.tables(data), models_table(data), tasks_table(data), summary, per_task]
     if data["speed"]:
         out.append(speed_table(data))
     if data["truncation"]:
@@ -45,7 +58,7 @@ def models_table(data: dict[str, Any]) -> Table:
             [
                 text_cell(m["model"]),
                 text_cell(m.get("source") or "", "text"),
-                text_cell(revision_text(m), "text"),
+                short_cell(revision_text(m)),
                 text_cell(m["config"].get("dtype") or ""),
                 text_cell("" if seq is None else seq),
                 text_cell(prompts_text(m["prompts"]) or "none", "text"),
@@ -62,7 +75,7 @@ def tasks_table(data: dict[str, Any]) -> Table:
             text_cell(t["label"]),
             text_cell(t["main_metric"]),
             num_cell(t["n_items"], 0),
-            text_cell(t["source"] or "", "text"),
+            short_cell(t["source"] or ""),
             text_cell(t["license"] or "", "text"),
         ]
         for t in data["tasks"]
@@ -133,10 +146,11 @@ def speed_table(data: dict[str, Any]) -> Table:
             *[num_cell(s[k], d) for k, _, d in SPEED_COLUMNS],
             text_cell(s["device"] or ""),
             text_cell(s["dtype"] or ""),
+            text_cell("busy" if s.get("busy") else "", "text"),
         ]
         for s in data["speed"]
     ]
-    return Table("speed", "Speed and size", [*header, *_heads("Device", "dtype")], rows)
+    return Table("speed", "Speed and size", [*header, *_heads("Device", "dtype", "Machine load")], rows)
 
 
 def truncation_table(data: dict[str, Any]) -> Table:

@@ -79,3 +79,13 @@ def fingerprint(device: str | None = None, dtype: str | None = None) -> dict[str
         "dtype": str(dtype).removeprefix("torch.") if dtype else "float32",
         "hostname_hash": hostname_hash(),
     }
+
+
+def load() -> dict[str, Any] | None:
+    """{load_1m, logical_cpus}: the 1-minute load average and the CPUs it compares with (None where the OS has no
+    load average); the report flags a probe as taken on a busy machine when load_1m >= logical_cpus."""
+    try:
+        load_1m = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    return {"load_1m": round(load_1m, 2), "logical_cpus": logical_threads()}

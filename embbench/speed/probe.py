@@ -56,6 +56,7 @@ KEYS = (
     "index_bytes_per_1m",
     "hardware",
     "sample",
+    "load",
     "date",
 )
 
@@ -247,6 +248,7 @@ def probe(
             "n_queries": len(queries),
             "mean_chars": round(statistics.fmean(len(p) for p in passages), 1),
         },
+        "load": hardware.load(),  # the report flags a probe on a busy machine (report/facts.py busy)
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
