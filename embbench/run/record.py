@@ -34,8 +34,9 @@ def make_record(
     if metrics is not None and main_metric in metrics and not math.isfinite(metrics[main_metric]):
         # e.g. every pair got the same similarity: the correlation is undefined
         raise BadVectors(f"{main_metric} is undefined (NaN or infinite): the similarities do not vary")
-    if metrics is not None:  # a JSON result cannot hold NaN: other undefined metrics are recorded as null
-        metrics = {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
+    recorded: dict[str, float | None] = {}  # a JSON result cannot hold NaN: other undefined metrics are null
+    if metrics is not None:
+        recorded = {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
     return TaskResult(
         model=model,
         task=task.name,
@@ -43,7 +44,7 @@ def make_record(
         main_metric=main_metric,
         main_score=None if metrics is None else metrics[main_metric],
         applicable=metrics is not None,
-        metrics=metrics or {},
+        metrics=recorded,
         n_items=data.n_items,
         seconds=round(seconds, 3),
         **extra,
