@@ -12,7 +12,7 @@ import pytest
 from embbench.encode.embedder import BadVectors
 from embbench.results import result_path, write_result
 from embbench.run.record import describe, make_record, stale_reason
-from embbench.spec import TaskSpec
+from embbench.spec import LocalSource, TaskSpec
 
 HEAD = ["schema", "model", "task", "category", "main_metric", "main_score", "applicable", "metrics", "n_items"]
 TAIL = ["params", "task_info", "items", "model_info", "versions", "date", "request_key"]
@@ -20,7 +20,7 @@ EMBEDDING = ["timing", "embedding", "prompts", "truncation"]
 
 
 def task(tmp_path: Path, category: str = "sts") -> TaskSpec:
-    return TaskSpec(name="tiny", category=category, data=tmp_path / "tiny", file=tmp_path / "tiny.yaml")
+    return TaskSpec(name="tiny", category=category, source=LocalSource(tmp_path / "tiny"), file=tmp_path / "tiny.yaml")
 
 
 DATA = SimpleNamespace(n_items=3, fingerprint="abc")
