@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from embbench.errors import UserError
+from embbench.questions import cli as questions  # embbench questions: generate a questions file (#18)
 from embbench.run.executor import Executor, LocalExecutor
 from embbench.run.summary import ALL_TASKS, RunSummary, Sink, render, stderr_sink
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("ls", help="list tasks")
     ls.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
     ls.add_argument("--suite", action="append", default=[], metavar="NAME", help="a task suite: tasks/NAME")
+    questions.add_parser(sub)
     return p
 
 
@@ -358,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "cache": cmd_cache,
         "speed": cmd_speed,
         "diff": cmd_diff,
+        "questions": questions.run,
     }
     try:
         return handlers[args.command](args)

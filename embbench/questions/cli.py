@@ -1,4 +1,4 @@
-"""`embbench questions`: its flags (add_parser) and the command (run); cli.py wires both in."""
+"""`embbench questions`: its flags (add_parser) and the command (run); embbench/cli.py wires both in."""
 
 from __future__ import annotations
 
@@ -87,18 +87,3 @@ def run(args: argparse.Namespace) -> int:
         price = f", ${cost:.4f}" if cost is not None else ""
         log(f"tokens in {tokens.get('in', 0)}, out {tokens.get('out', 0)}{price}; record: {sidecar_path(args.out)}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The command alone (python -m embbench.questions.cli ...), as `embbench questions` runs it."""
-    parser = argparse.ArgumentParser(prog="embbench")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    try:
-        return run(parser.parse_args(["questions", *(sys.argv[1:] if argv is None else argv)]))
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

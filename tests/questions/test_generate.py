@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from embbench.cli import main as embbench
 from embbench.data.documents.build import build_documents
-from embbench.questions.cli import main
 from embbench.questions.filters import FILTERS
 from embbench.questions.generate import HEADER, sidecar_path
 from embbench.questions.prompts import PROMPT_VERSION
@@ -28,6 +28,10 @@ SIZE = "400"  # 35 passages in the fixture's three documents
 def rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def main(argv: list[str]) -> int:
+    return embbench(["questions", *argv])
 
 
 def args(server: ChatServer, out: Path, n: int, *extra: str) -> list[str]:
@@ -115,8 +119,7 @@ def test_a_killed_generation_resumes_without_duplicates(tmp_path: Path) -> None:
     out = tmp_path / "questions.csv"
     with ChatServer() as server:
         env = {**os.environ, "PYTHONPATH": str(REPO), "EMBBENCH_TEST_KILL_AT": "question_row:3"}
-        code = "import sys; from embbench.questions.cli import main; sys.exit(main(sys.argv[1:]))"
-        cmd = [sys.executable, "-c", code, *args(server, out, 7, "--concurrency", "1")]
+        cmd = [sys.executable, "-m", "embbench", "questions", *args(server, out, 7, "--concurrency", "1")]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == -9, proc.stderr
         first = rows(out)
@@ -190,7 +193,6 @@ def test_a_run_over_generated_and_real_questions_reports_the_bm25_leakage(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("bm25s")
-    from embbench.cli import main as embbench
 
     out = tmp_path / "questions.csv"
     with ChatServer() as server:
