@@ -199,8 +199,7 @@ def generate(s: Settings, client: ChatClient, log: Log) -> dict[str, Any]:
             fix=f"ask for at most {len(corpus.passages)}, give a smaller --chunk-size, or add documents",
         )
     examples = prompts.read_examples(s.examples)
-    record = _record(s, client, examples)
-    state = _State(s, record)
+    state = _State(s, _record(s, client, examples))
     base = dict(state.tokens)
     todo = [p for p in spread(corpus.passages, s.seed) if p.id not in state.done]
     if len(state.rows) >= s.n:
@@ -213,8 +212,8 @@ def generate(s: Settings, client: ChatClient, log: Log) -> dict[str, Any]:
     state.save(client, base)
     if len(state.rows) < s.n:
         log(f"{s.out}: the passages ran out at {len(state.rows)} of {s.n} questions (see the counts below)")
-    record: dict[str, Any] = json.loads(sidecar_path(s.out).read_text(encoding="utf-8"))["generated_by"]
-    return record
+    written: dict[str, Any] = json.loads(sidecar_path(s.out).read_text(encoding="utf-8"))["generated_by"]
+    return written
 
 
 def _loop(
