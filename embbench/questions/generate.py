@@ -194,7 +194,7 @@ def generate(s: Settings, client: ChatClient, log: Log) -> dict[str, Any]:
         raise UserError(
             s.documents,
             f"--n {s.n} is more than the {len(corpus.passages)} passages of the documents "
-            f"({s.chunking.size} {s.chunking.unit} each; one question per passage)",
+            f"(chunks of up to {s.chunking.size} {s.chunking.unit}; one question per passage)",
             field="--n",
             fix=f"ask for at most {len(corpus.passages)}, give a smaller --chunk-size, or add documents",
         )
