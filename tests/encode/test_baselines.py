@@ -25,8 +25,7 @@ from embbench.errors import UserError
 from embbench.results import result_path
 from embbench.run.runner import resolve_params, run
 from embbench.spec import ModelSpec, load_task
-
-TASKS = Path(__file__).resolve().parents[1] / "tasks"
+from tests.conftest import TASKS
 
 pytest.importorskip("bm25s")
 pytest.importorskip("Stemmer")

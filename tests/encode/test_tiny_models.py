@@ -36,15 +36,8 @@ EXPECTED_MODEL_CLASS = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _single_torch_thread():
-    """Tiny matmuls are slower (and noisy) with several intra-op threads on a busy CPU."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# tiny matmuls are slower (and noisy) with several intra-op threads on a busy CPU
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="session")

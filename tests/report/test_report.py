@@ -29,7 +29,7 @@ from embbench.report.diff import diff_runs, render
 from embbench.report.model import TIE, fmt
 from embbench.report.write import write_reports
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RESAMPLES = 200
 VERSIONS = {"embbench": "0.1.0", "python": "3.11.7", "torch": "2.13.0+cpu", "numpy": "2.4.6"}
 TASKS = {  # task -> (category, main metric, kind)

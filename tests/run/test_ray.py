@@ -1,13 +1,12 @@
 """`embbench run --executor ray`: the same scores as a local run, a killed worker, and no Ray without the flag.
 
 A module-scoped local Ray cluster of 2 CPUs (two single-CPU workers per model) runs the tiny seven-task suite of
-test_cli.py with two models (the packaged MiniLM at max_seq_length 64 and at 32). Each run gets its own embedding
+tests/helpers.py with two models (the packaged MiniLM at max_seq_length 64 and at 32). Each run gets its own embedding
 cache, so the Ray run really encodes on the workers instead of reading the local run's vectors.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from tests.test_cli import MINILM, TASKS, cli, make_data, make_tasks, write_models
+from tests.helpers import MINILM, TASKS, cli, make_data, make_tasks, one_thread, write_models
+from tests.helpers import all_results as results
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'embbench[ray]')")
 
@@ -48,12 +47,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     models = write_models(root / "models.yaml", MODELS)
     local = root / "local"
     args = ("--models", models, "--tasks", task_dir, "--no-speed", "--cache-dir", root / "cache-local")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the 1-CPU workers (same vectors with 2 threads; faster on a busy 2-core box)
-    try:
+    with one_thread():  # as the 1-CPU workers (same vectors with 2 threads; faster on a busy 2-core box)
         first = cli("run", *args, "--output", local)
-    finally:
-        torch.set_num_threads(threads)
     assert first.code == 0, first.err
     kill_file = root / "kill-armed"
     with pytest.MonkeyPatch.context() as mp:
@@ -65,14 +60,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             ray.shutdown()
 
 
-def results(output: Path) -> dict[tuple[str, str], dict]:
-    return {
-        (p.parent.name, p.stem): json.loads(p.read_text(encoding="utf-8"))
-        for p in sorted((output / "results").glob("*/*.json"))
-    }
-
-
-def assert_same_scores(local: Path, other: Path, expected: set[tuple[str, str]] | None = None) -> None:
+def assert_ray_matches_local(local: Path, other: Path, expected: set[tuple[str, str]] | None = None) -> None:
     a, b = results(local), results(other)
     expected = expected or {(m["name"], t) for m in MODELS for t in TASKS.values()}
     assert set(b) == expected and set(a) >= expected
@@ -111,7 +99,7 @@ def ray_run(
 
 def test_ray_scores_equal_local(setup: Setup) -> None:
     output, cache, err = ray_run(setup, "ray")
-    assert_same_scores(setup.local, output)
+    assert_ray_matches_local(setup.local, output)
     assert "starting 2 Ray worker(s)" in err and "worker 1: chunk 1/1 (24 texts)" in err  # progress per chunk
     # the same cache keys (identity) and the same float32 vectors, bit for bit
     local_vecs, ray_vecs = cache_vectors(setup.root / "cache-local"), cache_vectors(cache)
@@ -128,7 +116,9 @@ def test_killed_worker_is_restarted_and_its_chunk_retried(setup: Setup) -> None:
     output, _, err = ray_run(setup, "ray-kill", models, tasks, workers=1)
     assert not setup.kill_file.exists(), "no worker died"
     assert "minilm worker 1: restarted" in err, err
-    assert_same_scores(setup.local, output, {(MODELS[0]["name"], TASKS[c]) for c in ("pair_classification", "sts")})
+    assert_ray_matches_local(
+        setup.local, output, {(MODELS[0]["name"], TASKS[c]) for c in ("pair_classification", "sts")}
+    )
 
 
 def test_local_run_never_imports_ray(setup: Setup, tmp_path: Path) -> None:

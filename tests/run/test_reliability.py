@@ -1,7 +1,7 @@
 """Reliability: killed runs, concurrent runs, unwritable output, odd input, unusable vectors, unsafe input.
 
 The kill and concurrency tests run `python -m embbench run` in subprocesses over the seven tiny tasks of
-tests/test_cli.py (packaged all-MiniLM-L6-v2, max_seq_length 64) and compare every metric with one uninterrupted
+tests/helpers.py (packaged all-MiniLM-L6-v2, max_seq_length 64) and compare every metric with one uninterrupted
 run. Kills land at exact places through the test-only hook EMBBENCH_TEST_KILL_AT (embbench/_faults.py). The other
 tests run in-process, most with small fake backends registered from here (nothing is downloaded).
 """
@@ -16,8 +16,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,50 +28,27 @@ import pytest
 from embbench.encode.backends import BACKENDS, Backend
 from embbench.encode.cache import DiskCache, SegmentStore
 from embbench.results import load_results
-from tests.test_cli import (
+from tests.helpers import (
     MINILM,
     MINILM_ENTRY,
     MODEL,
     TASKS,
     Result,
+    Suite,
+    assert_same_scores,
     cli,
-    make_data,
-    make_tasks,
     write_jsonl,
     write_models,
     write_task,
 )
+from tests.helpers import model_results as results
 
 PROGRESS = re.compile(r"^  \((\d+)/(\d+)\) (\S+) \[")  # runner: "  (i/n) task [category]"
 EVERY_TASK = sorted(TASKS.values())  # tasks run in task-file order
+SUITE_OWN_CACHE = True  # conftest's suite: the reference run encodes every vector into suite.cache
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-
-
-@dataclass
-class Suite:
-    root: Path
-    data: dict[str, Path]
-    task_dir: Path
-    tasks: dict[str, Path]
-    models: Path
-    reference: Path  # output folder of one uninterrupted run
-    reference_cache: Path
-
-
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
-    """The tiny suite and one uninterrupted run of it (in-process, into its own fresh cache)."""
-    root = tmp_path_factory.mktemp("reliability")
-    data = make_data(root / "data")
-    task_dir = root / "tasks"
-    tasks = make_tasks(task_dir, data)
-    models = write_models(root / "models.yaml", [MINILM_ENTRY])
-    reference, cache = root / "reference", root / "reference-cache"
-    res = cli("run", "--models", models, "--tasks", task_dir, "--output", reference, "--cache-dir", cache, "--no-speed")
-    assert res.code == 0, res.err
-    yield Suite(root, data, task_dir, tasks, models, reference, cache)
 
 
 def spawn(s: Suite, output: Path, cache: Path, kill_at: str | None = None) -> subprocess.Popen:
@@ -99,28 +74,9 @@ def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
     return proc.returncode, err
 
 
-def results(output: Path) -> dict[str, dict[str, Any]]:
-    """task -> parsed result of the one model (every file must be valid JSON)."""
-    out = {}
-    for p in sorted((output / "results").glob(f"{MODEL}/*.json")):
-        record = json.loads(p.read_text(encoding="utf-8"))
-        assert (record["model"], f"{record['task']}.json") == (MODEL, p.name), p
-        out[record["task"]] = record
-    return out
-
-
 def started(err: str) -> list[str]:
     """Tasks whose evaluation began in a run, in order."""
     return [m.group(3) for m in map(PROGRESS.match, err.splitlines()) if m]
-
-
-def assert_same_scores(got: dict[str, Any], want: dict[str, Any]) -> None:
-    """Every metric and every per-item value equal, bit for bit (the vectors are float32 from the cache)."""
-    assert got["n_items"] == want["n_items"], got["task"]
-    assert got["main_score"] == want["main_score"], got["task"]
-    assert got["metrics"] == want["metrics"], got["task"]
-    assert got["items"] == want["items"], got["task"]
-    assert got["task_info"]["data_fingerprint"] == want["task_info"]["data_fingerprint"]
 
 
 def error_lines(res: Result) -> list[str]:
@@ -189,7 +145,7 @@ def test_killed_runs_resume_to_identical_results(suite: Suite, tmp_path: Path) -
     )
     assert res.code == 0, res.err
     assert f"{len(EVERY_TASK) - len(have)} written, {len(have)} already present" in res.err, res.err
-    got, want = results(output), results(suite.reference)
+    got, want = results(output), results(suite.output)
     assert sorted(got) == sorted(want) == EVERY_TASK
     for task in EVERY_TASK:
         assert_same_scores(got[task], want[task])
@@ -206,7 +162,7 @@ def test_two_runs_at_once_share_cache_and_output(suite: Suite, tmp_path: Path) -
     for code, err in outcomes:
         assert code == 0, err
         assert "Traceback" not in err and "database is locked" not in err, err
-    got, want = results(output), results(suite.reference)
+    got, want = results(output), results(suite.output)
     assert sorted(got) == EVERY_TASK
     for task in EVERY_TASK:
         assert_same_scores(got[task], want[task])
@@ -267,7 +223,7 @@ def _run(s: Suite, output: Path, *tasks: Path, models: Path | None = None, cache
         "--output",
         output,
         "--cache-dir",
-        cache or s.reference_cache,
+        cache or s.cache,
         "--no-speed",
     )
 
@@ -329,7 +285,7 @@ def test_full_disk_mid_run_stops_with_one_line_and_keeps_results(
     assert line.startswith(f"error: {failed}: cannot write (No space left on device)") and "(fix: " in line, line
     kept = results(output)
     assert sorted(kept) == EVERY_TASK[:2]
-    want = results(suite.reference)
+    want = results(suite.output)
     for task, record in kept.items():
         assert_same_scores(record, want[task])
     assert not list(results_dir.rglob("*.tmp")), "the failed write left its temporary file"

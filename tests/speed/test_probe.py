@@ -19,9 +19,8 @@ from embbench.run.runner import run
 from embbench.spec import ModelSpec, TaskSpec, load_task
 from embbench.speed import probe as speed
 from embbench.speed import sample
-
-from .conftest import TASKS, minilm_path
-from .fakes import KeywordEncoder
+from tests.conftest import TASKS, minilm_path
+from tests.fakes import KeywordEncoder
 
 HARDWARE_KEYS = {"cpu", "threads", "gpu", "torch", "device", "dtype", "hostname_hash"}
 SAMPLE_KEYS = {"n_passages", "n_queries", "mean_chars"}
@@ -196,7 +195,7 @@ def test_search_benchmark_script_runs_and_agrees_with_brute_force() -> None:
     import subprocess
     import sys
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_search.py"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_search.py"
     args = ["--docs", "3000", "--queries", "40", "--dim", "32", "--top-k", "50", "--check", "20"]
     res = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
