@@ -14,9 +14,9 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -38,6 +38,15 @@ def default_root() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "embbench"
+
+
+def _writer(data: bytes) -> Callable[[IO[bytes]], None]:
+    """What atomic_write calls to fill its temporary file with data."""
+
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    return write
 
 
 class SegmentStore:
@@ -94,7 +103,7 @@ class SegmentStore:
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         atomic_write(self.folder / f"{seg}.npy", lambda fh: np.save(fh, vecs))
         _fault_point("cache_write")  # test-only kill point (embbench/_faults.py)
-        atomic_write(self.folder / f"{seg}.keys", lambda fh: fh.write(b"".join(keys)))
+        atomic_write(self.folder / f"{seg}.keys", _writer(b"".join(keys)))
         self.segments.add(seg)
         for row, k in enumerate(keys):
             self.index.setdefault(k, (seg, row))
@@ -115,7 +124,7 @@ class DiskCache:
         meta = self._meta(folder) or {"format": FORMAT, "identity": identity, "model_key": model_key, "names": []}
         if name not in meta["names"]:
             meta["names"] = sorted({*meta["names"], name})
-            atomic_write(meta_path, lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode()))
+            atomic_write(meta_path, _writer(json.dumps(meta, indent=2, default=str).encode()))
         return SegmentStore(folder)
 
     @staticmethod
@@ -127,7 +136,7 @@ class DiskCache:
 
     def info(self) -> list[dict[str, Any]]:
         """Per model configuration: names, model, entries and bytes on disk."""
-        out = []
+        out: list[dict[str, Any]] = []
         if not self.root.is_dir():
             return out
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):

@@ -94,6 +94,13 @@ def spec(base_url: str, *, key_env: str = KEY_ENV, **options: Any) -> ModelSpec:
     return ModelSpec(name="guarded", model="m", backend="openai", batch_size=8, options=opts)
 
 
+def api(model: ModelSpec) -> OpenAIEmbeddingsEncoder:
+    """The encoder, created as the runner creates it (load_encoder, which probes the server)."""
+    enc = load_encoder(model)
+    assert isinstance(enc, OpenAIEmbeddingsEncoder)
+    return enc
+
+
 def redirect_to(target: str, status: int = 302, only: str | None = None) -> Callable[[str, str], Reply]:
     """Replies with a redirect to target + path (to every request, or to those of method `only`)."""
 
@@ -133,7 +140,7 @@ def test_redirect_of_an_embeddings_call_stops_at_once(status: int) -> None:
     """The probe is answered, the POST is redirected (urllib follows a 302 as a GET, the key included)."""
     with recording() as elsewhere, recording() as server:
         server.reply = redirect_to(elsewhere.root, status, only="POST")
-        enc = load_encoder(spec(server.root + "/v1", max_retries=3))
+        enc = api(spec(server.root + "/v1", max_retries=3))
         with pytest.raises(RedirectRefused, match=r"redirect to http://127\.0\.0\.1:\d+/v1/embeddings"):
             enc.encode(["текст"], "")
     assert elsewhere.seen == []
@@ -181,7 +188,7 @@ def test_key_env_must_be_an_api_key_variable(name: str) -> None:
 def test_allow_list_admits_a_named_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ALLOW_ENV, "SOMETHING_ELSE, GITHUB_TOKEN")
     with recording() as server:
-        enc = load_encoder(spec(server.root + "/v1", key_env="GITHUB_TOKEN"))
+        enc = api(spec(server.root + "/v1", key_env="GITHUB_TOKEN"))
         enc.encode(["x"], "")
     assert server.keys_seen() == [f"Bearer {OTHER_SECRET}"] * 2
     monkeypatch.setenv(ALLOW_ENV, "GITHUB_TOKEN_2")  # whole names only
@@ -234,7 +241,7 @@ def test_https_or_loopback_accepted(url: str) -> None:
 def test_target_host_printed_once(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="embbench.encode.backends.openai_api")
     with recording() as server:
-        enc = load_encoder(spec(server.root + "/v1/"))
+        enc = api(spec(server.root + "/v1/"))
         enc.encode(["a"], "")
         enc.encode(["b"], "")
     about = [r.getMessage() for r in caplog.records if "requests go to" in r.getMessage()]

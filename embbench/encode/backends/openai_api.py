@@ -260,7 +260,7 @@ class OpenAIEmbeddingsEncoder:
         vecs = np.concatenate(out).astype(np.float32, copy=False)
         if self.spec.normalize:  # L2 on the client, as sentence-transformers' normalize_embeddings does
             norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-            vecs = vecs / np.where(norms > 0, norms, 1.0)
+            vecs = (vecs / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
         return vecs
 
     # ------------------------------------------------------------------------------------------ HTTP
@@ -316,8 +316,8 @@ class OpenAIEmbeddingsEncoder:
         usage = answer.get("usage") if isinstance(answer, dict) else None
         if isinstance(usage, dict):
             tokens = usage.get("prompt_tokens", usage.get("total_tokens"))
-            if _number(tokens, integer=True):
-                self.tokens_sent += int(tokens)
+            if isinstance(tokens, int) and not isinstance(tokens, bool):
+                self.tokens_sent += tokens
                 self.usage_reported = True
         self.dim = vecs.shape[1]
         return vecs
