@@ -148,6 +148,7 @@ MUTATIONS = [
 ]
 MUTMUT_MODULES = ["embbench/encode/embedder.py", "embbench/encode/cache.py", "embbench/report/stats.py"]
 MUTMUT_TESTS = ["tests/encode", "tests/test_cache.py", "tests/report", "tests/test_stats.py"]
+MUTMUT_PYTEST_ARGS = ["-p", "no:cacheprovider", "-q", "-k", "not sigkill and not two_writers"]  # no slow kill tests
 
 
 def copy_repo(dest: Path) -> None:
@@ -235,43 +236,48 @@ def named_mutations(copy: Path, selected: list[Mutation], timeout: float) -> lis
 
 
 def run_mutmut(copy: Path, budget: float) -> dict[str, object]:
-    """mutmut (3.x) over MUTMUT_MODULES with MUTMUT_TESTS, stopped after budget seconds; its counts."""
-    exe = shutil.which("mutmut") or str(Path(sys.executable).with_name("mutmut"))
-    if not Path(exe).is_file():
+    """mutmut (3.x) over MUTMUT_MODULES with MUTMUT_TESTS, stopped after budget seconds; its counts and survivors.
+
+    mutmut is imported from this interpreter (pip install mutmut, or a --target folder on PYTHONPATH). It works in
+    <copy>/mutants, so the copy itself must not be on PYTHONPATH (its unmutated code would be tested).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("mutmut") is None:
         return {"status": "not installed (pip install mutmut)"}
     config = (
         "\n[tool.mutmut]\n"
-        f"paths_to_mutate = {json.dumps(MUTMUT_MODULES)}\n"
-        f"tests_dir = {json.dumps(MUTMUT_TESTS)}\n"
+        'source_paths = ["embbench"]\n'
+        f"only_mutate = {json.dumps(MUTMUT_MODULES)}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(MUTMUT_TESTS)}\n"
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
-        'also_copy = ["tests", "tasks", "scripts"]\n'
+        f"pytest_add_cli_args = {json.dumps(MUTMUT_PYTEST_ARGS)}\n"
+        'also_copy = ["tests", "tasks", "models.yaml"]\n'
     )
     with (copy / "pyproject.toml").open("a", encoding="utf-8") as fh:
         fh.write(config)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(copy / "mutants")}
+    # the caller's PYTHONPATH (where mutmut may live) without the repo itself
+    keep = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).resolve() != REPO]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.pathsep.join(keep)}
+    mutmut = ["nice", sys.executable, "-m", "mutmut"]
     t0 = time.monotonic()
     try:
         proc = subprocess.run(
-            ["nice", exe, "run", "--max-children", "1"], cwd=copy, env=env, capture_output=True, text=True,
-            timeout=budget,
-        )  # fmt: skip
-        finished = True
-        out = proc.stdout + proc.stderr
+            [*mutmut, "run", "--max-children", "1"], cwd=copy, env=env, capture_output=True, text=True, timeout=budget
+        )
+        finished, out = True, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
-        finished = False
-        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-    results = subprocess.run([exe, "results", "--all", "true"], cwd=copy, env=env, capture_output=True, text=True)
+        raw = exc.stdout or b""
+        finished, out = False, raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=copy, env=env, capture_output=True, text=True)
     counts: dict[str, int] = {}
     survivors: list[str] = []
     for line in results.stdout.splitlines():
-        if ":" not in line:
+        name, sep, status = line.strip().rpartition(": ")
+        if not sep:
             continue
-        name, _, status = line.strip().rpartition(":")
-        status = status.strip()
         counts[status] = counts.get(status, 0) + 1
         if status == "survived":
-            survivors.append(name.strip())
+            survivors.append(name)
     killed, survived = counts.get("killed", 0), counts.get("survived", 0)
     return {
         "finished": finished,
@@ -279,7 +285,7 @@ def run_mutmut(copy: Path, budget: float) -> dict[str, object]:
         "counts": counts,
         "kill_rate": round(killed / (killed + survived), 3) if killed + survived else None,
         "survivors": survivors,
-        "log_tail": out.strip().splitlines()[-5:],
+        "log_tail": [line[-200:] for line in out.strip().splitlines()[-5:]],
     }
 
 
