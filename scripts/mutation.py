@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -305,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown mutation(s): {', '.join(sorted(unknown))}")
     selected = [m for m in MUTATIONS if not args.only or m.name in args.only]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the temporary copy is removed
     with tempfile.TemporaryDirectory(prefix="embbench-mutation-") as tmp:
         copy = Path(tmp)
         copy_repo(copy)
