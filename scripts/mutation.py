@@ -131,6 +131,14 @@ MUTATIONS = [
         "plain http accepted to any host",
     ),
     Mutation(
+        "api-key-in-provenance",
+        "embbench/encode/backends/openai_api.py",
+        r'"api_key_set": self\._key is not None,',
+        '"api_key_set": self._key,',
+        ("tests/encode/test_api_guard.py",),
+        "the API key written into the result files (provenance)",
+    ),
+    Mutation(
         "html-escape-removed",
         "embbench/report/html.py",
         r"^from html import escape$",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,10 +32,11 @@ OTHER_SECRET = "ghp-SECRET-3a7c9e1f"  # what a CI runner keeps in GITHUB_TOKEN
 Reply = tuple[int, dict[str, str], dict[str, Any]]
 
 
-def stub(method: str, path: str) -> Reply:
-    """/models lists one model; /embeddings gives the vector [1, 0] for its one text."""
+def stub(method: str, path: str, body: Any) -> Reply:
+    """/models lists one model; /embeddings gives [len(text), 1] per text."""
     if path.endswith("/embeddings"):
-        return 200, {}, {"data": [{"index": 0, "embedding": [1.0, 0.0]}]}
+        data = [{"index": i, "embedding": [float(len(t)), 1.0]} for i, t in enumerate(body["input"])]
+        return 200, {}, {"data": data}
     return 200, {}, {"data": [{"id": "m"}]}
 
 
@@ -42,7 +44,7 @@ def stub(method: str, path: str) -> Reply:
 class Recorder:
     """A localhost server that records every request (method, path, headers) and replies with `reply`."""
 
-    reply: Callable[[str, str], Reply] = stub
+    reply: Callable[[str, str, Any], Reply] = stub
     seen: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     root: str = ""  # http://127.0.0.1:port
 
@@ -51,7 +53,7 @@ class Recorder:
 
 
 @contextlib.contextmanager
-def recording(reply: Callable[[str, str], Reply] = stub) -> Iterator[Recorder]:
+def recording(reply: Callable[[str, str, Any], Reply] = stub) -> Iterator[Recorder]:
     rec = Recorder(reply)
 
     class Handler(BaseHTTPRequestHandler):
@@ -59,10 +61,9 @@ def recording(reply: Callable[[str, str], Reply] = stub) -> Iterator[Recorder]:
 
         def handle_any(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            request = json.loads(self.rfile.read(length)) if length else None
             rec.seen.append((self.command, self.path, dict(self.headers.items())))
-            status, headers, body = rec.reply(self.command, self.path)
+            status, headers, body = rec.reply(self.command, self.path, request)
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -101,12 +102,12 @@ def api(model: ModelSpec) -> OpenAIEmbeddingsEncoder:
     return enc
 
 
-def redirect_to(target: str, status: int = 302, only: str | None = None) -> Callable[[str, str], Reply]:
+def redirect_to(target: str, status: int = 302, only: str | None = None) -> Callable[[str, str, Any], Reply]:
     """Replies with a redirect to target + path (to every request, or to those of method `only`)."""
 
-    def reply(method: str, path: str) -> Reply:
+    def reply(method: str, path: str, body: Any) -> Reply:
         if only and method != only:
-            return stub(method, path)
+            return stub(method, path, body)
         return status, {"Location": target + path}, {}
 
     return reply
@@ -147,25 +148,44 @@ def test_redirect_of_an_embeddings_call_stops_at_once(status: int) -> None:
     assert [m for m, _, _ in server.seen] == ["GET", "POST"]  # not retried
 
 
-def test_redirecting_server_is_one_line_of_the_run(tmp_path: Path) -> None:
-    """Through the runner: the model stops with one line naming it and the Location; nothing else is sent."""
+def run_api_model(tmp_path: Path, base_url: str, lines: list[str]) -> Any:
+    """embbench's runner: one openai model on a 6-pair STS task, results under tmp_path/out."""
     from embbench.run.runner import run
 
-    (tmp_path / "data").mkdir()
-    pairs = [{"sentence1": f"текст {i}", "sentence2": f"другой {i}", "score": i % 5} for i in range(6)]
+    (tmp_path / "data").mkdir(exist_ok=True)
+    pairs = [{"sentence1": f"текст {i}", "sentence2": f"другой {i * i}", "score": i % 5} for i in range(6)]
     (tmp_path / "data" / "test.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
     (tmp_path / "t.yaml").write_text("name: t\ncategory: sts\ndata: data\nscore_range: [0, 5]\n", encoding="utf-8")
+    (tmp_path / "models.yaml").write_text(
+        "models:\n  - name: api\n    model: m\n    backend: openai\n"
+        f"    options: {{base_url: '{base_url}', api_key_env: {KEY_ENV}}}\n",
+        encoding="utf-8",
+    )
+    models, tasks = load_models(tmp_path / "models.yaml"), [load_task(tmp_path / "t.yaml")]
+    return run(models, tasks, tmp_path / "out", log=lines.append)
+
+
+def test_key_is_in_no_file_the_run_writes(tmp_path: Path) -> None:
+    """Without any real server (so it always runs): the run succeeds and no result or cache file holds the key."""
+    lines: list[str] = []
+    with recording() as server:
+        summary = run_api_model(tmp_path, server.root + "/v1", lines)
+    assert summary.exit_code == 0 and summary.written == [("api", "t")], summary
+    assert set(server.keys_seen()) == {f"Bearer {KEY}"}
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    files += [p for p in Path(os.environ["EMBBENCH_CACHE"]).rglob("*") if p.is_file()]
+    assert any(p.suffix == ".json" and "out" in p.parts for p in files)
+    for p in files:
+        assert KEY.encode() not in p.read_bytes(), p
+    assert not any(KEY in line for line in lines)
+
+
+def test_redirecting_server_is_one_line_of_the_run(tmp_path: Path) -> None:
+    """Through the runner: the model stops with one line naming it and the Location; nothing else is sent."""
     lines: list[str] = []
     with recording() as elsewhere, recording() as server:
         server.reply = redirect_to(elsewhere.root)
-        (tmp_path / "models.yaml").write_text(
-            "models:\n  - name: api\n    model: m\n    backend: openai\n"
-            f"    options: {{base_url: '{server.root}/v1', api_key_env: {KEY_ENV}}}\n",
-            encoding="utf-8",
-        )
-        summary = run(
-            load_models(tmp_path / "models.yaml"), [load_task(tmp_path / "t.yaml")], tmp_path / "out", log=lines.append
-        )
+        summary = run_api_model(tmp_path, server.root + "/v1", lines)
     assert elsewhere.seen == [] and len(server.seen) == 1
     assert len(summary.failed) == 1 and summary.failed[0][:2] == ("api", "*")
     about = [line for line in lines if "redirect" in line]
