@@ -288,11 +288,16 @@ def run_mutmut(copy: Path, budget: float) -> dict[str, object]:
         if status == "survived":
             survivors.append(name)
     killed, survived = counts.get("killed", 0), counts.get("survived", 0)
+    by_function: dict[str, int] = {}
+    for name in survivors:  # module.x_function__mutmut_N (methods: xǁClassǁmethod) -> survivors per function
+        function = name.rsplit("__mutmut_", 1)[0].replace(".x_", ".").replace("xǁ", "").replace("ǁ", ".")
+        by_function[function] = by_function.get(function, 0) + 1
     return {
         "finished": finished,
         "seconds": round(time.monotonic() - t0, 1),
         "counts": counts,
         "kill_rate": round(killed / (killed + survived), 3) if killed + survived else None,
+        "survivors_by_function": dict(sorted(by_function.items(), key=lambda kv: -kv[1])),
         "survivors": survivors,
         "log_tail": [line[-200:] for line in out.strip().splitlines()[-5:]],
     }
@@ -326,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         report: dict[str, object] = {"named": rows, "kill_rate": round(rate, 3)}
         if args.mutmut > 0:
             report["mutmut"] = mm = run_mutmut(copy, args.mutmut)
-            print(f"mutmut: {json.dumps(mm, ensure_ascii=False)}")
+            print(f"mutmut: {json.dumps({k: v for k, v in mm.items() if k != 'survivors'}, ensure_ascii=False)}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0 if killed == scored and scored == len(rows) else 1
