@@ -15,7 +15,9 @@ ModelUnavailable, a refused key a UserError.
 The API key is read from the environment variable named by `options.api_key_env` (default OPENAI_API_KEY) when
 the encoder is created. It is sent as `Authorization: Bearer ...` and never written anywhere: not in identity()
 (the cache key), not in provenance() (the result files), not in log lines, not in exception text (a server that
-echoes it back has it masked).
+echoes it back has it masked). It stays home (api_guard): only *_API_KEY variables (or those listed in
+$EMBBENCH_API_KEY_ENVS) are read, base_url must be https off this machine and carry no credentials, query or
+fragment, the target host is printed once, and a redirect is never followed (RedirectRefused stops the model).
 
 Requests that fail with 408, 429, 5xx or a connection error are retried with exponential back-off (1, 2, 4...
 seconds from `backoff`, or what the server's Retry-After header says), up to `max_retries` times; then the run
@@ -41,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from embbench.encode.backends import api_guard
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError
 from embbench.spec import ModelSpec
 
@@ -49,7 +52,7 @@ log = logging.getLogger(__name__)
 # option -> (what it must be, default)
 OPTIONS: dict[str, tuple[str, Any]] = {
     "base_url": ("the server's URL up to /v1, e.g. http://127.0.0.1:7997/v1", None),
-    "api_key_env": ("the name of the environment variable that holds the API key", "OPENAI_API_KEY"),
+    "api_key_env": ("the name of an environment variable *_API_KEY that holds the API key", "OPENAI_API_KEY"),
     "requests_per_minute": ("a positive number (client-side rate limit)", None),
     "max_retries": ("a non-negative integer", 5),
     "timeout": ("seconds per request, a positive number", 120.0),
@@ -77,6 +80,10 @@ class EmbeddingAPIError(ModelLoadError):
 
     A ModelLoadError, so the runner stops this model instead of retrying on each of its remaining tasks.
     """
+
+
+class RedirectRefused(EmbeddingAPIError):
+    """The server answered with a redirect: never followed, since urllib would resend the key to the new address."""
 
 
 class _Retryable(Exception):
@@ -143,6 +150,9 @@ class OpenAIEmbeddingsEncoder:
         self.texts_sent = 0
         self.request_seconds = 0.0
         self.dim: int | None = None
+        self._opener = api_guard.opener()  # follows no redirect
+        key = f"with the key from ${self.api_key_env}" if self._key else f"without a key (${self.api_key_env} is unset)"
+        log.warning("model '%s': embeddings requests go to %s, %s", spec.name, api_guard.target(self.base_url), key)
         if probe:
             self._probe()
 
@@ -167,12 +177,17 @@ class OpenAIEmbeddingsEncoder:
             )
         opts = {k: given.get(k, default) for k, (_, default) in OPTIONS.items()}
         base = opts["base_url"]
-        if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+        if isinstance(base, str):
+            problem = api_guard.base_url_problem(base)
+        else:
+            problem = "missing or not an http(s) URL" if base is None else f"expected an http(s) URL, got {base!r}"
+        if problem:
             raise UserError(
                 self.where,
-                "missing or not an http(s) URL" if base is None else f"expected an http(s) URL, got {base!r}",
+                problem,
                 field="options.base_url",
-                fix="give the server's URL up to /v1, e.g. http://127.0.0.1:7997/v1 or https://api.openai.com/v1",
+                fix="give the server's URL up to /v1, https unless the server runs on this machine "
+                "(http://127.0.0.1:7997/v1, https://api.openai.com/v1); keys go in the variable of options.api_key_env",
             )
         checks = {
             "api_key_env": lambda v: isinstance(v, str) and v.strip() != "",
@@ -185,6 +200,14 @@ class OpenAIEmbeddingsEncoder:
         for key, ok in checks.items():
             if not ok(opts[key]):
                 raise UserError(self.where, f"expected {OPTIONS[key][0]}, got {opts[key]!r}", field=f"options.{key}")
+        problem = api_guard.key_env_problem(opts["api_key_env"])
+        if problem:
+            raise UserError(
+                self.where,
+                problem,
+                field="options.api_key_env",
+                fix=f"name a variable ending in _API_KEY, or add '{opts['api_key_env']}' to ${api_guard.ALLOW_ENV}",
+            )
         if not self.spec.model.strip():
             raise UserError(self.where, "empty model name", field="model", fix="give the model name the API expects")
         return opts
@@ -237,7 +260,7 @@ class OpenAIEmbeddingsEncoder:
         vecs = np.concatenate(out).astype(np.float32, copy=False)
         if self.spec.normalize:  # L2 on the client, as sentence-transformers' normalize_embeddings does
             norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-            vecs = vecs / np.where(norms > 0, norms, 1.0)
+            vecs = (vecs / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
         return vecs
 
     # ------------------------------------------------------------------------------------------ HTTP
@@ -293,8 +316,8 @@ class OpenAIEmbeddingsEncoder:
         usage = answer.get("usage") if isinstance(answer, dict) else None
         if isinstance(usage, dict):
             tokens = usage.get("prompt_tokens", usage.get("total_tokens"))
-            if _number(tokens, integer=True):
-                self.tokens_sent += int(tokens)
+            if isinstance(tokens, int) and not isinstance(tokens, bool):
+                self.tokens_sent += tokens
                 self.usage_reported = True
         self.dim = vecs.shape[1]
         return vecs
@@ -345,7 +368,7 @@ class OpenAIEmbeddingsEncoder:
         self.requests += 1
         t0 = time.perf_counter()
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with self._opener.open(req, timeout=timeout) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc, path) from None
@@ -367,6 +390,13 @@ class OpenAIEmbeddingsEncoder:
             text = ""
         finally:
             exc.close()
+        if 300 <= status < 400:
+            location = self._safe(exc.headers.get("Location", "") if exc.headers else "") or "(no Location header)"
+            return RedirectRefused(
+                f"model '{self.spec.name}': {self.base_url}{path} answered HTTP {status}, a redirect to {location}; "
+                "redirects are not followed (the API key would go along): set options.base_url to the address "
+                "that answers, if you trust it"
+            )
         message = self._safe(_server_message(text) or exc.reason or "")
         reason = f"HTTP {status}" + (f": {message}" if message else "")
         if status in (408, 429) or (status >= 500 and status not in (501, 505)):
