@@ -2,7 +2,7 @@
 
     python scripts/import_graph.py            # prints every cycle and the counts; exit 1 if there is a cycle
 
-``tests/test_layers.py`` asserts zero cycles with the same functions, so CI fails on a new one; import-linter
+``tests/test_layout.py`` asserts zero cycles with the same functions, so CI fails on a new one; import-linter
 (``lint-imports``) checks the layer order, this checks what it cannot: lazy imports that form a loop.
 """
 

@@ -47,7 +47,7 @@ MUTATIONS = [
         "embbench/encode/backends/sentence_transformers.py",
         r'^\s*"pooling": s\.pooling,\n',
         "",
-        ("tests/encode/test_identity.py", "tests/test_cache.py"),
+        ("tests/encode/test_identity.py", "tests/encode/test_cache.py"),
         "pooling dropped from the model's cache identity",
     ),
     Mutation(
@@ -55,7 +55,7 @@ MUTATIONS = [
         "embbench/encode/backends/sentence_transformers.py",
         r'"tokenizer_kwargs": s\.tokenizer_kwargs,',
         '"tokenizer_kwargs": {},',
-        ("tests/encode/test_identity.py", "tests/test_cache.py"),
+        ("tests/encode/test_identity.py", "tests/encode/test_cache.py"),
         "tokenizer_kwargs constant in the cache identity",
     ),
     Mutation(
@@ -63,7 +63,7 @@ MUTATIONS = [
         "embbench/encode/backends/sentence_transformers.py",
         r'for block in iter\(lambda: fh\.read\(1 << 20\), b""\):\n(\s*)h\.update\(block\)',
         r"for block in ():\n\1h.update(block)",
-        ("tests/encode/test_identity.py", "tests/test_cache.py"),
+        ("tests/encode/test_identity.py", "tests/encode/test_cache.py"),
         "a local model folder hashed by file names only",
     ),
     Mutation(
@@ -71,7 +71,7 @@ MUTATIONS = [
         "embbench/encode/embedder.py",
         r"return hashlib\.sha256\(b\"\"\.join\(len\(p\)\.to_bytes\(8, \"big\"\) \+ p for p in parts\)\)\.digest\(\)",
         r'return hashlib.sha256(b"\\x00".join(parts)).digest()',
-        ("tests/encode/test_cache_keys.py", "tests/test_cache.py"),
+        ("tests/encode/test_cache_keys.py", "tests/encode/test_cache.py"),
         "cache key parts joined with NUL (inputs containing NUL collide)",
     ),
     Mutation(
@@ -87,7 +87,7 @@ MUTATIONS = [
         "embbench/encode/backends/bm25.py",
         r'WORD\.findall\(text\.lower\(\)\.replace\("ё", "е"\)\)',
         "WORD.findall(text.lower())",
-        ("tests/encode/test_bm25.py", "tests/test_baselines.py"),
+        ("tests/encode/test_bm25.py", "tests/encode/test_baselines.py"),
         "BM25's ё -> е folding removed",
     ),
     Mutation(
@@ -95,7 +95,7 @@ MUTATIONS = [
         "embbench/report/stats.py",
         r"rng\.integers\(0, n, size=\(b, n\)\)",
         "rng.integers(0, n, size=(b, max(1, n // 2)))",
-        ("tests/report/test_stats_reference.py", "tests/test_stats.py"),
+        ("tests/report/test_stats_reference.py", "tests/report/test_stats.py"),
         "bootstrap resamples of n/2 items (intervals sqrt(2) too wide)",
     ),
     Mutation(
@@ -143,7 +143,7 @@ MUTATIONS = [
         "embbench/report/html.py",
         r"^from html import escape$",
         "escape = str",
-        ("tests/report", "tests/test_report.py"),
+        ("tests/report", "tests/report/test_report.py"),
         "HTML escaping removed from the report page",
     ),
     Mutation(
@@ -151,12 +151,12 @@ MUTATIONS = [
         "embbench/spec/config.py",
         r'_typed\(entry\[key\], str, where, key, "a string"\)',
         "pass",
-        ("tests/spec", "tests/test_cli.py", "-k", "model_entry or models_yaml or model_folder or preset or spec"),
+        ("tests/spec", "tests/cli/test_cli.py", "-k", "model_entry or models_yaml or model_folder or preset or spec"),
         "type checks of model/backend/revision/device/preset removed",
     ),
 ]
 MUTMUT_MODULES = ["embbench/encode/embedder.py", "embbench/encode/cache.py", "embbench/report/stats.py"]
-MUTMUT_TESTS = ["tests/encode", "tests/test_cache.py", "tests/report", "tests/test_stats.py"]
+MUTMUT_TESTS = ["tests/encode", "tests/encode/test_cache.py", "tests/report", "tests/report/test_stats.py"]
 MUTMUT_PYTEST_ARGS = ["-p", "no:cacheprovider", "-q", "-k", "not sigkill and not two_writers"]  # no slow kill tests
 
 

@@ -77,7 +77,7 @@ class EncoderActor:
     def encode(self, texts: list[str], prompt: str, batches: list[int] | None) -> tuple[np.ndarray, int]:
         """(float32 vectors of a chunk, this process's id); with batches (their sizes), one encoder call per
         batch (see the module docstring)."""
-        kill = os.environ.get(KILL_ENV)  # test-only: die once, mid-run (tests/test_ray.py)
+        kill = os.environ.get(KILL_ENV)  # test-only: die once, mid-run (tests/run/test_ray.py)
         if kill:
             try:
                 os.unlink(kill)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (idempotently) the virtual environment with infinity-emb, the real OpenAI-compatible embeddings server
-# that tests/test_openai_api.py starts. It lives apart from embbench's own environment because infinity-emb 0.0.78
+# that tests/encode/test_openai_api.py starts. It lives apart from embbench's own environment because infinity-emb 0.0.78
 # pins sentence-transformers 3.4 and transformers 4.x.
 #
 #   bash tests/servers/setup_infinity.sh [VENV]      # VENV defaults to $EMBBENCH_INFINITY_VENV or .venv-infinity
