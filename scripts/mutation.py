@@ -148,8 +148,8 @@ MUTATIONS = [
     ),
     Mutation(
         "spec-type-checks-removed",
-        "embbench/spec/config.py",
-        r'_typed\(entry\[key\], str, where, key, "a string"\)',
+        "embbench/spec/models.py",
+        r'typed\(entry\[key\], str, where, key, "a string"\)',
         "pass",
         ("tests/spec", "tests/cli/test_cli.py", "-k", "model_entry or models_yaml or model_folder or preset or spec"),
         "type checks of model/backend/revision/device/preset removed",

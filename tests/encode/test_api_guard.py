@@ -23,7 +23,7 @@ from embbench.encode.backends import load_encoder
 from embbench.encode.backends.api_guard import ALLOW_ENV
 from embbench.encode.backends.openai_api import OpenAIEmbeddingsEncoder, RedirectRefused
 from embbench.errors import UserError
-from embbench.spec.config import ModelSpec, load_models, load_task
+from embbench.spec import ModelSpec, load_models, load_task
 
 KEY_ENV = "EMBBENCH_GUARD_TEST_API_KEY"
 KEY = "sk-guard-9d1e4b7a2c6f"
@@ -148,7 +148,7 @@ def test_redirect_of_an_embeddings_call_stops_at_once(status: int) -> None:
     assert [m for m, _, _ in server.seen] == ["GET", "POST"]  # not retried
 
 
-def run_api_model(tmp_path: Path, base_url: str, lines: list[str]) -> Any:
+def run_api_model(tmp_path: Path, base_url: str, lines: list[str]) -> Any:  # lines: the progress texts
     """embbench's runner: one openai model on a 6-pair STS task, results under tmp_path/out."""
     from embbench.run.runner import run
 
@@ -162,7 +162,7 @@ def run_api_model(tmp_path: Path, base_url: str, lines: list[str]) -> Any:
         encoding="utf-8",
     )
     models, tasks = load_models(tmp_path / "models.yaml"), [load_task(tmp_path / "t.yaml")]
-    return run(models, tasks, tmp_path / "out", log=lines.append)
+    return run(models, tasks, tmp_path / "out", log=lambda event: lines.append(event.text))
 
 
 def test_key_is_in_no_file_the_run_writes(tmp_path: Path) -> None:
@@ -187,7 +187,7 @@ def test_redirecting_server_is_one_line_of_the_run(tmp_path: Path) -> None:
         server.reply = redirect_to(elsewhere.root)
         summary = run_api_model(tmp_path, server.root + "/v1", lines)
     assert elsewhere.seen == [] and len(server.seen) == 1
-    assert len(summary.failed) == 1 and summary.failed[0][:2] == ("api", "*")
+    assert len(summary.failed) == 1 and (summary.failed[0].model, summary.failed[0].task) == ("api", "*")
     about = [line for line in lines if "redirect" in line]
     assert len(about) == 1 and "model 'api'" in about[0] and f"{elsewhere.root}/v1/models" in about[0]
     assert not any(KEY in line for line in lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from embbench.encode.backends import Ranker, load_encoder
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 pytest.importorskip("bm25s")
 pytest.importorskip("Stemmer")

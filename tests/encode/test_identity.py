@@ -19,7 +19,7 @@ import pytest
 from embbench.encode.backends.sentence_transformers import SentenceTransformerEncoder
 from embbench.encode.cache import DiskCache
 from embbench.encode.embedder import Embedder, text_key
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from tests.fixtures.tiny_models import build_tiny_plain_model, russian_texts
 
 # identity field -> a value other than the default that changes the vectors

@@ -545,7 +545,7 @@ def test_runner_sts_matches_local_model(server: Server, tmp_path: Path) -> None:
     src = load_task(REPO / "tasks" / "stsb_ru.yaml")
     data = tmp_path / "data"
     data.mkdir()
-    lines = (src.data / "test.jsonl").read_text(encoding="utf-8").splitlines()[:100]
+    lines = (src.source.folder / "test.jsonl").read_text(encoding="utf-8").splitlines()[:100]
     (data / "test.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "stsb100.yaml").write_text(
         "name: stsb_ru_100\ncategory: sts\ndata: data\nscore_range: [0, 5]\n", encoding="utf-8"

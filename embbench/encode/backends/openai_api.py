@@ -28,11 +28,9 @@ that says what to fix.
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import http.client
 import json
 import logging
-import math
 import os
 import socket
 import time
@@ -44,7 +42,18 @@ from typing import Any
 import numpy as np
 
 from embbench.encode.backends import api_guard
-from embbench.errors import ModelLoadError, ModelUnavailable, UserError
+from embbench.encode.backends.api_http import (
+    MAX_WAIT,
+    USER_AGENT,
+    EmbeddingAPIError,
+    NotFound,
+    RedirectRefused,
+    Retryable,
+    number,
+    parse_retry_after,
+    server_message,
+)
+from embbench.errors import ModelUnavailable, UserError
 from embbench.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -71,52 +80,6 @@ LOCAL_ONLY = {
     "model_kwargs": "remove it: the server loads the model",
     "tokenizer_kwargs": "remove it: the server loads the model",
 }
-MAX_WAIT = 300.0  # no single wait (Retry-After or back-off) is longer than this
-USER_AGENT = "embbench (OpenAI-compatible embeddings client)"
-
-
-class EmbeddingAPIError(ModelLoadError):
-    """The server kept failing (5xx, 429, no connection) after every retry, or answered nonsense.
-
-    A ModelLoadError, so the runner stops this model instead of retrying on each of its remaining tasks.
-    """
-
-
-class RedirectRefused(EmbeddingAPIError):
-    """The server answered with a redirect: never followed, since urllib would resend the key to the new address."""
-
-
-class _Retryable(Exception):
-    """One failed attempt that may succeed later; `wait` is the server's Retry-After, if it gave one."""
-
-    def __init__(self, reason: str, wait: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.wait = wait
-
-
-def _number(value: Any, *, integer: bool = False) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) if integer else isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class OpenAIEmbeddingsEncoder:
@@ -191,11 +154,11 @@ class OpenAIEmbeddingsEncoder:
             )
         checks = {
             "api_key_env": lambda v: isinstance(v, str) and v.strip() != "",
-            "requests_per_minute": lambda v: v is None or (_number(v) and v > 0),
-            "max_retries": lambda v: _number(v, integer=True) and v >= 0,
-            "timeout": lambda v: _number(v) and v > 0,
-            "dimensions": lambda v: v is None or (_number(v, integer=True) and v > 0),
-            "backoff": lambda v: _number(v) and v >= 0,
+            "requests_per_minute": lambda v: v is None or (number(v) and v > 0),
+            "max_retries": lambda v: number(v, integer=True) and v >= 0,
+            "timeout": lambda v: number(v) and v > 0,
+            "dimensions": lambda v: v is None or (number(v, integer=True) and v > 0),
+            "backoff": lambda v: number(v) and v >= 0,
         }
         for key, ok in checks.items():
             if not ok(opts[key]):
@@ -269,12 +232,12 @@ class OpenAIEmbeddingsEncoder:
         """GET /models once: an unreachable server is ModelUnavailable, a refused key a UserError."""
         try:
             self._request("GET", "/models", None, timeout=min(self.timeout, 10.0))
-        except _Retryable as exc:
+        except Retryable as exc:
             raise ModelUnavailable(
                 f"no working embeddings API at {self.base_url} ({exc.reason}); "
                 "start the server or correct options.base_url"
             ) from None
-        except _NotFound:
+        except NotFound:
             pass  # some servers implement /embeddings only
 
     def _embed_batch(self, batch: list[str]) -> np.ndarray:
@@ -283,7 +246,7 @@ class OpenAIEmbeddingsEncoder:
             body["dimensions"] = self.dimensions
         try:
             answer = self._with_retries("POST", "/embeddings", body)
-        except _NotFound as exc:
+        except NotFound as exc:
             raise UserError(
                 self.where,
                 f"{self.base_url}/embeddings was not found ({exc})",
@@ -327,7 +290,7 @@ class OpenAIEmbeddingsEncoder:
         while True:
             try:
                 return self._request(method, path, body, timeout=self.timeout)
-            except _Retryable as exc:
+            except Retryable as exc:
                 if attempt >= self.max_retries:
                     tries = "1 attempt" if attempt == 0 else f"{attempt + 1} attempts"
                     raise EmbeddingAPIError(
@@ -355,7 +318,7 @@ class OpenAIEmbeddingsEncoder:
         self._next_slot = now + 60.0 / self.requests_per_minute
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None, *, timeout: float) -> Any:
-        """One HTTP request; the parsed JSON answer, or _Retryable / _NotFound / UserError."""
+        """One HTTP request; the parsed JSON answer, or Retryable / NotFound / UserError."""
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         data = None
         if body is not None:
@@ -373,13 +336,13 @@ class OpenAIEmbeddingsEncoder:
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc, path) from None
         except (OSError, http.client.HTTPException) as exc:  # URLError, refused, reset, timed out, cut short
-            raise _Retryable(self._connection_reason(exc, timeout)) from None
+            raise Retryable(self._connection_reason(exc, timeout)) from None
         finally:
             self.request_seconds += time.perf_counter() - t0
         try:
             return json.loads(raw)
         except ValueError:
-            raise _Retryable(f"the answer to {method} {path} is not JSON") from None
+            raise Retryable(f"the answer to {method} {path} is not JSON") from None
 
     def _http_error(self, exc: urllib.error.HTTPError, path: str) -> Exception:
         """The exception for an HTTP error answer: retry 408, 429 and 5xx; explain the others."""
@@ -397,10 +360,10 @@ class OpenAIEmbeddingsEncoder:
                 "redirects are not followed (the API key would go along): set options.base_url to the address "
                 "that answers, if you trust it"
             )
-        message = self._safe(_server_message(text) or exc.reason or "")
+        message = self._safe(server_message(text) or exc.reason or "")
         reason = f"HTTP {status}" + (f": {message}" if message else "")
         if status in (408, 429) or (status >= 500 and status not in (501, 505)):
-            return _Retryable(reason, parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None))
+            return Retryable(reason, parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None))
         if status in (401, 403):
             have = "is set" if self._key else "is not set"
             return UserError(
@@ -412,7 +375,7 @@ class OpenAIEmbeddingsEncoder:
                 "(or name another variable in options.api_key_env)",
             )
         if status in (404, 405):
-            return _NotFound(reason)
+            return NotFound(reason)
         return UserError(
             self.where,
             f"the API at {self.base_url} rejected the request to {path} ({reason})",
@@ -432,25 +395,3 @@ class OpenAIEmbeddingsEncoder:
         if self._key and len(self._key) >= 4:
             text = text.replace(self._key, "***")
         return text[:300]
-
-
-class _NotFound(Exception):
-    """HTTP 404/405: the path is not served (a wrong base_url, or a server without /models)."""
-
-
-def _server_message(text: str) -> str:
-    """The error message of an OpenAI-style ({"error": {"message": ...}}) or FastAPI-style ({"detail": ...}) body."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text.strip()[:200]
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        if isinstance(err, str):
-            return err
-        for key in ("detail", "message"):
-            if body.get(key):
-                return str(body[key])
-    return text.strip()[:200]
