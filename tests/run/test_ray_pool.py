@@ -1,5 +1,5 @@
 """The plan that keeps --executor ray bit-identical, without Ray: the backend's batch_order and the chunks built
-from whole batches (tests/test_ray.py runs the real pool)."""
+from whole batches (tests/run/test_ray.py runs the real pool)."""
 
 from __future__ import annotations
 
