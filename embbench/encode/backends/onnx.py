@@ -25,10 +25,10 @@ Cache identity (the embedding cache key, embbench.encode.embedder):
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,11 @@ class OnnxEncoder:
         self.where = f"{spec.file or 'models.yaml'}: model '{spec.name}'"
         self.options = check_options(spec, self.defaults)
         self._check_spec()
-        for module in self.needs:
-            if importlib.util.find_spec(module) is None:
-                raise missing_extra(module, self.extra)
+        for module in self.needs:  # imported now: a missing extra is one line before any work, not a traceback later
+            try:
+                import_module(module)
+            except ImportError:
+                raise missing_extra(module, self.extra) from None
         # the PyTorch backend on the same entry: location, identity, prompts, tokenizer and token accounting
         self.torch = SentenceTransformerEncoder(replace(spec, device="cpu"))
         self.similarity_fn = self.torch.similarity_fn
