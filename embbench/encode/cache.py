@@ -23,6 +23,7 @@ from embbench._faults import hit as _fault_point
 from embbench._io import atomic_write
 
 KEY_BYTES = 32
+EXPORTS = "exports"  # <root>/exports: models exported for the onnx/openvino backends (encode/backends/onnx_export)
 
 
 def default_root() -> Path:
@@ -123,7 +124,7 @@ class DiskCache:
         out = []
         if not self.root.is_dir():
             return out
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != EXPORTS):
             meta = self._meta(folder) or {}
             keys = list(folder.glob("*.keys"))
             entries = sum(k.stat().st_size // KEY_BYTES for k in keys)

@@ -16,7 +16,7 @@ import yaml
 
 from embbench.cli import main
 from embbench.encode.backends import load_encoder, onnx_export
-from embbench.encode.cache import default_root
+from embbench.encode.cache import DiskCache, default_root
 from embbench.errors import UserError
 from embbench.spec.config import ModelSpec
 from tests.conftest import TASKS, minilm_path
@@ -107,6 +107,7 @@ def test_export_is_made_once_and_int8_is_its_own_identity(texts: list[str], tmp_
     assert onnx_export.EXPORTS["count"] == before + 1  # a new encoder, a new option: the same export
     assert (export / "model.onnx").stat().st_mtime_ns == stamp
     assert (export / "model.int8.onnx").is_file() and np.isfinite(q).all()
+    assert [e for e in DiskCache().info() if e["folder"] == export.parent.name] == []  # not an embedding store
 
     torch_identity = load_encoder(spec(folder, "sentence-transformers")).identity()
     assert first.identity() == torch_identity == again.identity()  # fp32: PyTorch's vectors, PyTorch's cache key

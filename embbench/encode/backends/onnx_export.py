@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from embbench._io import atomic_write_json
-from embbench.encode.cache import default_root
+from embbench.encode.cache import EXPORTS, default_root
 from embbench.errors import ModelLoadError, UserError
 
 EXPORT_FORMAT = 1  # bump when the exported graph changes for the same model (a new folder, never a stale graph)
@@ -60,7 +60,7 @@ class Export:
 
 def exports_root() -> Path:
     """Where exports live: beside the embedding cache (EMBBENCH_CACHE or the user cache folder)."""
-    return default_root() / "exports"
+    return default_root() / EXPORTS
 
 
 def export_key(model_identity: dict[str, Any]) -> str:
