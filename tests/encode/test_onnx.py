@@ -86,6 +86,21 @@ def test_tiny_models_match_pytorch(arch: str, pooling: str, extra: dict, texts: 
     assert_same_vectors(vectors(folder, "onnx", texts, **extra), ref)
 
 
+@needs_ort
+def test_unusual_tokenizer_layout_uses_the_models_preprocess(texts: list[str], tmp_path: Path) -> None:
+    """do_lower_case: the weight-free tokenizer does not apply, the model's own preprocess tokenizes."""
+    folder = build_tiny_st_model("bert", tmp_path / "lower", russian_texts(300))
+    config = folder / "sentence_bert_config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "do_lower_case": True}))
+    mixed = [t.upper() if i % 2 else t for i, t in enumerate(texts[:30])]
+    ref = vectors(str(folder), "sentence-transformers", mixed)
+    assert_same_vectors(vectors(str(folder), "onnx", mixed), ref)
+    from transformers import AutoTokenizer
+
+    plain = AutoTokenizer.from_pretrained(str(folder))  # the tokenizer alone keeps case: a lost lower() would show
+    assert plain(mixed[1])["input_ids"] != plain(mixed[1].lower())["input_ids"]
+
+
 # ------------------------------------------------------------------------------------------------- export cache
 
 

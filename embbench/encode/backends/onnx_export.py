@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from embbench._io import atomic_write_json
-from embbench.encode.cache import EXPORTS, default_root
+from embbench.encode.cache import EXPORTS as EXPORTS_DIR
+from embbench.encode.cache import default_root
 from embbench.errors import ModelLoadError, UserError
 
 EXPORT_FORMAT = 1  # bump when the exported graph changes for the same model (a new folder, never a stale graph)
@@ -33,11 +34,17 @@ OPSET = 17
 # an exported graph must reproduce PyTorch's vectors this closely (fp32 rounding only), else it is refused
 MIN_COSINE = 0.99999
 MAX_REL_DIFF = 1e-4
-PROBE_TEXTS = [  # mixed lengths, so the check covers padding and both dynamic axes
+_GAGARIN = (
+    "В 1961 году Юрий Гагарин совершил первый в мире полёт человека в космическое пространство, "
+    "облетев Землю на корабле «Восток-1» за 108 минут. "
+)
+# mixed lengths, so the check covers padding and both dynamic axes; the last one (~400 tokens, truncated to the
+# model's max length) reaches past attention windows that a short trace would never exercise (ModernBERT: 128)
+PROBE_TEXTS = [
     "Кот.",
     "Москва — столица России, крупнейший по численности населения город страны.",
-    "В 1961 году Юрий Гагарин совершил первый в мире полёт человека в космическое пространство, "
-    "облетев Землю на корабле «Восток-1» за 108 минут.",
+    _GAGARIN,
+    _GAGARIN * 10,
 ]
 EXPORTS = {"count": 0}  # exports made by this process (tests check that a second load reuses the first)
 
@@ -60,7 +67,7 @@ class Export:
 
 def exports_root() -> Path:
     """Where exports live: beside the embedding cache (EMBBENCH_CACHE or the user cache folder)."""
-    return default_root() / EXPORTS
+    return default_root() / EXPORTS_DIR
 
 
 def export_key(model_identity: dict[str, Any]) -> str:
