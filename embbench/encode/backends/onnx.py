@@ -198,6 +198,9 @@ class OnnxEncoder:
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # no spin-waiting between ops: on a shared CPU spinning threads burn the cores the others need (measured
+        # here on 2 busy cores: 10.5 vs 8.7 MiniLM passages per CPU-second)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
