@@ -44,7 +44,7 @@ def passages(n: int) -> list[str]:
 def load(label: str, args: argparse.Namespace):
     from embbench.encode.backends import load_encoder
     from embbench.errors import UserError
-    from embbench.spec.config import ModelSpec
+    from embbench.spec import ModelSpec
 
     backend, options = BACKENDS[label]
     if backend != "sentence-transformers":

@@ -18,7 +18,7 @@ from embbench.cli import main
 from embbench.encode.backends import load_encoder, onnx_export
 from embbench.encode.cache import DiskCache, default_root
 from embbench.errors import UserError
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 from tests.conftest import TASKS, minilm_path
 from tests.fixtures.tiny_models import build_tiny_st_model, russian_texts
 

@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 
 from embbench._io import dist_version
-from embbench.encode.backends.bm25 import check_options
+from embbench.encode.backends.bm25 import options_of
 from embbench.encode.backends.onnx_export import Export, ensure_export, ensure_int8, export_key
 from embbench.encode.backends.sentence_transformers import SentenceTransformerEncoder
 from embbench.errors import ModelLoadError, UserError, missing_extra
-from embbench.spec.config import ModelSpec
+from embbench.spec import ModelSpec
 
 Run = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -55,7 +55,7 @@ class OnnxEncoder:
     def __init__(self, spec: ModelSpec):
         self.spec = spec
         self.where = f"{spec.file or 'models.yaml'}: model '{spec.name}'"
-        self.options = check_options(spec, self.defaults)
+        self.options = options_of(spec, self.defaults)
         self._check_spec()
         for module in self.needs:  # imported now: a missing extra is one line before any work, not a traceback later
             try:
