@@ -132,6 +132,18 @@ def test_export_is_made_once_and_int8_is_its_own_identity(texts: list[str], tmp_
     assert again.provenance()["threads"] == 1 and prov["runtime_version"]
 
 
+@needs_ort
+def test_batch_order_is_how_encode_batches(texts: list[str], tmp_path: Path) -> None:
+    """Each batch encoded alone (as --executor ray does) gives the vectors of the whole call, bit for bit."""
+    folder = str(build_tiny_st_model("xlmr", tmp_path / "xlmr", russian_texts(300)))
+    enc = load_encoder(spec(folder, "onnx", batch_size=8))
+    full = enc.encode(texts[:30], "q: ")  # type: ignore[union-attr]
+    batches = enc.batch_order(texts[:30])  # type: ignore[union-attr]
+    assert sorted(np.concatenate(batches).tolist()) == list(range(30)) and max(map(len, batches)) == 8
+    for rows in batches:
+        assert np.array_equal(enc.encode([texts[i] for i in rows], "q: "), full[rows])  # type: ignore[union-attr]
+
+
 @needs_ov
 def test_openvino_has_its_own_identity(tmp_path: Path) -> None:
     folder = str(build_tiny_st_model("xlmr", tmp_path / "xlmr", russian_texts(300)))

@@ -8,7 +8,7 @@ models.yaml::
 
 What runs is the model's own sentence-transformers stack (onnx_export: Transformer, Pooling, Dense, Normalize
 traced into one graph), fed as sentence-transformers feeds it: the same tokenizer and max_seq_length, the prompt
-prepended, texts sorted by length (np.argsort of -len(text), as SentenceTransformer._inference does) and cut into
+prepended, texts sorted by length (sentence_transformers.length_order, as SentenceTransformer.encode) and cut into
 batches of batch_size, so every batch has the same padding; truncate_dim and normalize are applied after the graph,
 as sentence-transformers applies them after its modules.
 
@@ -29,7 +29,7 @@ Exports live in <cache root>/exports (onnx_export), shared by onnx and openvino;
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
@@ -40,7 +40,7 @@ import numpy as np
 from embbench._io import dist_version
 from embbench.encode.backends.bm25 import options_of
 from embbench.encode.backends.onnx_export import Export, ensure_export, ensure_int8, export_key
-from embbench.encode.backends.sentence_transformers import SentenceTransformerEncoder
+from embbench.encode.backends.sentence_transformers import SentenceTransformerEncoder, length_order
 from embbench.errors import ModelLoadError, UserError, missing_extra
 from embbench.spec import ModelSpec
 
@@ -122,10 +122,16 @@ class OnnxEncoder:
     def builtin_prompts(self) -> dict[str, str]:
         return self.torch.builtin_prompts()
 
-    @property
-    def n_params(self) -> int | None:
-        """The exported model's parameter count (known once it is loaded)."""
-        return None if self.export is None else int(self.export.meta["n_params"])
+    def n_params(self) -> int:
+        """The exported model's parameter count (backends.ParamCounter; loads the export if needed)."""
+        self.model  # noqa: B018 (the property loads the export)
+        assert self.export is not None
+        return int(self.export.meta["n_params"])
+
+    def batch_order(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The batches encode(texts) forms (backends.BatchOrdered): sentence-transformers' order, batch_size each."""
+        order = length_order(texts)
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     # --- token accounting: the PyTorch backend's tokenizer, without weights ---------------------------------------
     @property
@@ -167,9 +173,7 @@ class OnnxEncoder:
         run = self.model
         assert self.export is not None
         out = np.zeros((len(texts), int(self.export.meta["dim"])), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts])  # as SentenceTransformer._inference sorts its inputs
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        for rows in self.batch_order(texts):
             feeds = self._features([texts[i] for i in rows], prompt)
             out[rows] = run({n: feeds[n] for n in self.export.meta["inputs"]})
         if self.spec.truncate_dim:
