@@ -82,6 +82,11 @@ class Variant:
     similarity: str  # a retrieval similarity_fn name, or "hamming+rescore" (scored by rescore_items)
 
     @property
+    def search(self) -> str:
+        """How the index is searched, as the result records it."""
+        return "hamming" if self.precision == "binary" else self.similarity
+
+    @property
     def bytes_per_vector(self) -> int:
         if self.precision.startswith("binary"):
             return (self.dim + 7) // 8  # packed bits, as np.packbits pads to whole bytes
@@ -202,7 +207,7 @@ def sweep(
                 "bytes_per_vector": v.bytes_per_vector,
                 "index_mb_per_1m_docs": v.bytes_per_vector * DOCS / BYTES_PER_MB,
                 "score": score,
-                "similarity": v.similarity,
+                "similarity": v.search,
                 "seconds": round(seconds, 3),
             }
         )
