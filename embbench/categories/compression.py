@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -93,12 +93,12 @@ class Variant:
         return self.dim * {"float32": 4, "float16": 2, "int8": 1}[self.precision]
 
 
-def _quantize(vecs: np.ndarray, precision: str, **kwargs: Any) -> np.ndarray:
+def _quantize(vecs: np.ndarray, precision: Literal["int8", "ubinary"], **kwargs: Any) -> np.ndarray:
     try:
         from sentence_transformers.util import quantize_embeddings
     except ImportError:  # sentence-transformers < 5
-        from sentence_transformers.quantization import quantize_embeddings
-    return np.asarray(quantize_embeddings(vecs, precision=precision, **kwargs))  # type: ignore[arg-type]
+        from sentence_transformers.quantization import quantize_embeddings  # type: ignore[no-redef]
+    return np.asarray(quantize_embeddings(vecs, precision=precision, **kwargs))
 
 
 def truncate(dim: int) -> Transform:
@@ -132,9 +132,7 @@ def signs(vecs: np.ndarray) -> np.ndarray:
     return bits(vecs) * 2 - 1
 
 
-def variants(
-    dim: int, similarity_fn: str, calibration: np.ndarray, dims: Sequence[int] = DIMS
-) -> list[Variant]:
+def variants(dim: int, similarity_fn: str, calibration: np.ndarray, dims: Sequence[int] = DIMS) -> list[Variant]:
     """Full float32, each truncation width below dim (widest first), float16, int8, binary, binary+rescore."""
     out = [Variant(dim, "float32", lambda v: v, similarity_fn)]
     out += [Variant(d, "float32", truncate(d), similarity_fn) for d in sorted(set(dims), reverse=True) if d < dim]
