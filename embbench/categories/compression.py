@@ -35,6 +35,7 @@ from embbench.categories._common import Embed, Role
 from embbench.categories._splits import split_aware
 from embbench.categories.retrieval import K_VALUES, Run, exact_search, score_run_items
 
+VERSION = 1  # hashed into the request key of the tasks it applies to: bump it when the variants change
 CATEGORIES = ("retrieval", "reranking")  # the tasks a RAG index serves
 DIMS = (32, 64, 128, 256, 512, 768, 1024, 1536, 2048)  # truncation widths (those below the model's width are used)
 RESCORE_MULTIPLIER = 2  # sentence-transformers' semantic_search_faiss / _usearch default
