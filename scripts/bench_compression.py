@@ -24,6 +24,8 @@ def cold_run(models: str, extra: list[str], sweep: bool, root: Path) -> tuple[fl
     """Wall seconds of one `embbench run` from an empty cache, and its output folder."""
     tag = "with" if sweep else "without"
     output, cache = root / f"out-{tag}", root / f"cache-{tag}"
+    if output.exists() or cache.exists():
+        sys.exit(f"{output} or {cache} exists: a cold run needs neither")
     cmd = [sys.executable, "-m", "embbench", "run", "--models", models, "--output", str(output), *extra]
     if not sweep:
         cmd.append("--no-compression")
@@ -50,10 +52,11 @@ def sweep_seconds(output: Path) -> tuple[float, int, int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="models.yaml")
+    ap.add_argument("--keep", type=Path, default=None, help="keep both runs' outputs and caches in this folder")
     ap.add_argument("extra", nargs="*", help="more `embbench run` arguments (after --)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-compression-") as tmp:
-        root = Path(tmp)
+        root = args.keep or Path(tmp)
         without, _ = cold_run(args.models, args.extra, False, root)
         with_, output = cold_run(args.models, args.extra, True, root)
         inside, variants, encoded = sweep_seconds(output)

@@ -70,9 +70,9 @@ def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary 
     return out
 
 
-def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder, compression: bool = True) -> TaskResult:
-    """Evaluate one task with one embedding model (and its compression sweep where it applies); returns the result
-    record (not yet written)."""
+def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder, compression: bool = False) -> TaskResult:
+    """Evaluate one task with one embedding model, with compression also its compression sweep where it applies
+    (runner.run turns it on unless --no-compression); returns the result record (not yet written)."""
     module = categories.get(task.category)
     params = resolve_params(task, embedder.encoder.similarity_fn)
     embed = embedder.for_task(task.name, task.category)
