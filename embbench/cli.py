@@ -64,6 +64,11 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     run.add_argument("--no-speed", action="store_true", help="skip the per-model speed probe (<output>/speed/)")
     run.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="skip the compression sweep (truncated, float16, int8, binary vectors on retrieval/reranking tasks)",
+    )
+    run.add_argument(
         "--executor",
         choices=["local", "ray"],
         default="local",
@@ -235,7 +240,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     executor = make_executor(args)
     sink = progress_printer(by_model=args.executor == "ray" and len(models) > 1)
     summary = run(
-        models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed, log=sink, executor=executor
+        models,
+        tasks,
+        args.output,
+        force=args.force,
+        cache=cache,
+        speed=not args.no_speed,
+        log=sink,
+        executor=executor,
+        compression=not args.no_compression,
     )
     write_not_evaluated(args.output, summary)
     if (args.output / "results").is_dir():
