@@ -1,6 +1,6 @@
 """What to run: task files and models.yaml parsed into frozen, validated specs (tasks.py, models.py)."""
 
-from embbench.spec.models import ModelSpec, load_models
+from embbench.spec.models import ModelSpec, load_models, models_from_refs
 from embbench.spec.suites import default_task_paths, find_suite, find_task, known_tasks, list_suites
 from embbench.spec.tasks import (
     CATEGORIES,
@@ -25,6 +25,7 @@ __all__ = [
     "find_task",
     "find_task_files",
     "load_models",
+    "models_from_refs",
     "load_task",
     "known_tasks",
     "list_suites",
