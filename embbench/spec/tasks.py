@@ -76,6 +76,7 @@ class TaskSpec:
     eval_split: str = "test"
     train_split: str = "train"
     documents: DocumentsSource | None = None  # a built documents task: its chunking and what the build found
+    limit: int | None = None  # --limit N: a smoke run on the first N items (recorded as partial)
 
 
 TASK_KEYS = {
