@@ -124,7 +124,11 @@ def instruct_table(model: str, tasks: dict[str, str]) -> dict[str, str]:
             from mteb.types import PromptType
 
             pt = PromptType(role) if role else None
-            text = "" if role == "document" and not w.apply_instruction_to_passages else w.format_instruction(instruction, pt)
+            text = (
+                ""
+                if role == "document" and not w.apply_instruction_to_passages
+                else w.format_instruction(instruction, pt)
+            )
             table[f"{category}-{role}" if role else category] = text
     return table
 

@@ -97,7 +97,10 @@ def model_meta_json(result: TaskResult, folder: str, revision: str) -> dict[str,
             meta = mteb.get_model_meta(hub_id)
             out = meta.to_dict()
             out["revision"] = revision if revision != NO_REVISION else meta.revision
-            return {k: (v if isinstance(v, (str, int, float, bool, list, dict, type(None))) else str(v)) for k, v in out.items()}
+            return {
+                k: (v if isinstance(v, (str, int, float, bool, list, dict, type(None))) else str(v))
+                for k, v in out.items()
+            }
         except Exception:  # not in mteb's registry (or mteb not installed)
             pass
     info = result.model_info or {}

@@ -132,12 +132,16 @@ def load_models(path: Path) -> list[ModelSpec]:
     """Read and validate models.yaml."""
     path = Path(path)
     if path.is_dir():
-        model_folder = any((path / f).is_file() for f in ("config.json", "modules.json", "config_sentence_transformers.json"))
+        model_folder = any(
+            (path / f).is_file() for f in ("config.json", "modules.json", "config_sentence_transformers.json")
+        )
         raise UserError(
             path,
             "is a folder" + (" holding a model" if model_folder else "") + ", not a models file (YAML)",
             field="--models",
-            fix=f"benchmark the model in it with -m {path}" if model_folder else "give models.yaml, or -m MODEL_ID_OR_PATH",
+            fix=f"benchmark the model in it with -m {path}"
+            if model_folder
+            else "give models.yaml, or -m MODEL_ID_OR_PATH",
         )
     if not path.exists():
         raise UserError(path, "file not found", fix="run `embbench init` to write a models.yaml, or pass -m MODEL")

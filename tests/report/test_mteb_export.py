@@ -64,9 +64,10 @@ def test_mteb_s_loader_reads_every_exported_hub_result(exported: tuple[Path, Pat
         ours = json.loads((out / "results" / "minilm" / f"{name}.json").read_text(encoding="utf-8"))
         theirs = mteb.TaskResult.from_disk(path)
         assert theirs.task_name == name
-        assert theirs.dataset_revision == yaml.safe_load(
-            (TASKS / "rumteb" / f"{name}.yaml").read_text(encoding="utf-8")
-        )["hub"]["revision"]
+        assert (
+            theirs.dataset_revision
+            == yaml.safe_load((TASKS / "rumteb" / f"{name}.yaml").read_text(encoding="utf-8"))["hub"]["revision"]
+        )
         assert theirs.get_score() == pytest.approx(ours["main_score"], abs=1e-12)  # mteb's mean over splits
         assert theirs.mteb_version == mteb.__version__
     massive = mteb.TaskResult.from_disk(dest / files[0].parent.relative_to(dest) / "MassiveIntentClassification.json")
