@@ -29,6 +29,7 @@ KEY_BYTES = 32
 # 1: folders <model-key>, keys sha256(model key NUL prompt NUL text); 2: v2-<model-key>, length-prefixed parts.
 FORMAT = 2
 PRIVATE = 0o700
+EXPORTS = "exports"  # <root>/exports: models exported for the onnx/openvino backends (encode/backends/onnx_export)
 
 
 def default_root() -> Path:
@@ -139,7 +140,7 @@ class DiskCache:
         out: list[dict[str, Any]] = []
         if not self.root.is_dir():
             return out
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != EXPORTS):
             meta = self._meta(folder) or {}
             keys = list(folder.glob("*.keys"))
             entries = sum(k.stat().st_size // KEY_BYTES for k in keys)

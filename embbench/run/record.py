@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from embbench import categories
+from embbench._paths import portable
+from embbench.categories import compression as compress
 from embbench.encode.embedder import BadVectors
 from embbench.results import TaskResult, versions
 from embbench.spec import HubSource, ModelSpec, TaskSpec, resolve_params
@@ -49,21 +51,51 @@ def make_record(
         seconds=round(seconds, 3),
         **extra,
         params=params,
-        task_info={
-            "file": str(task.file),
-            "data": task.source.uri,  # a folder; a hub task: hf://<dataset>@<revision>
-            "eval_split": task.eval_split,
-            "description": task.description,
-            "source": task.reference,
-            "license": task.license,
-            "data_fingerprint": data.fingerprint,
-            **({"documents": task.documents.task_info()} if task.documents is not None else {}),  # own documents
-        },
+        task_info=task_info(task, data),
         items=items,
-        model_info=model_info,
-        versions=versions(),
+        model_info=portable_model_info(model_info),
+        versions=versions(hub=isinstance(task.source, HubSource)),
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+def task_info(task: TaskSpec, data: Any) -> dict[str, Any]:
+    """Where the task and its data come from, with portable paths (results travel: no local absolute path)."""
+    src = task.source
+    info: dict[str, Any] = {
+        "file": portable(task.file, Path.cwd()),
+        "data": portable(src.uri, Path.cwd()),  # a folder; a hub task: hf://<dataset>@<revision>
+        "eval_split": task.eval_split,
+        "description": task.description,
+        "source": task.reference,
+        "license": task.license,
+        "data_fingerprint": data.fingerprint,
+    }
+    if isinstance(src, HubSource):  # what `embbench export --mteb` names the mteb result by
+        info["hub"] = {
+            "mteb_task": src.mteb_task,
+            "dataset": portable(src.path, Path.cwd()),
+            "revision": src.revision,
+            "subset": src.subset,
+            "splits": list(src.splits),
+        }
+    if task.documents is not None:  # your own documents
+        docs = task.documents.task_info()
+        if "folder" in docs:
+            docs["folder"] = portable(docs["folder"], Path.cwd())
+        info["documents"] = docs
+    if task.limit is not None:  # --limit N: a smoke run, partial (never mixed into a full leaderboard)
+        info["limit"] = task.limit
+    return info
+
+
+def portable_model_info(model_info: dict[str, Any]) -> dict[str, Any]:
+    """The backend's provenance with its local paths (the model folder, a local `model:`) made portable."""
+    out = dict(model_info)
+    for key in ("path", "source"):
+        if isinstance(out.get(key), str):
+            out[key] = portable(out[key], Path.cwd())
+    return out
 
 
 def select_items(items: dict[str, Any] | None, main_metric: str) -> dict[str, Any] | None:
@@ -83,10 +115,11 @@ def select_items(items: dict[str, Any] | None, main_metric: str) -> dict[str, An
 _NOT_SCORE_FIELDS = frozenset({"name", "file", "optional", "batch_size", "device", "num_gpus"})
 
 
-def request_key(spec: ModelSpec, task: TaskSpec, data: Any) -> str:
+def request_key(spec: ModelSpec, task: TaskSpec, data: Any, compression: bool = True) -> str:
     """sha256 of what a result depends on: the model's settings in models.yaml, the task's resolved protocol (the
-    category's defaults with the task's overrides, and the category's protocol VERSION) and the data's fingerprint.
-    An existing result with another key is stale and is recomputed."""
+    category's defaults with the task's overrides, and the category's protocol VERSION), the data's fingerprint and,
+    where it applies, whether the compression sweep runs. An existing result with another key is stale and is
+    recomputed."""
     module = categories.get(task.category)
     model = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f not in _NOT_SCORE_FIELDS}
     protocol = {
@@ -102,6 +135,8 @@ def request_key(spec: ModelSpec, task: TaskSpec, data: Any) -> str:
         "source": dataclasses.asdict(task.source) if isinstance(task.source, HubSource) else "local",
         "data": data.fingerprint,
     }
+    if compression and compress.applies(task.category):  # the sweep's variants are part of the result
+        protocol["compression"] = compress.VERSION
     # default=str: YAML scalars such as dates in model_kwargs
     blob = json.dumps({"model": model, "task": protocol}, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
