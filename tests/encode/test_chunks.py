@@ -45,7 +45,9 @@ TEXTS = [f"text {'x' * (i % 7)} {i}" for i in range(23)] + ["text  0"]  # many e
 
 
 def embed(cache: Path, encoder: PaddingEncoder, events: list[Encoded] | None = None) -> tuple[np.ndarray, EmbedStats]:
-    embedder = Embedder(encoder, None, DiskCache(cache), name="m", progress=(events or []).append, chunk_texts=5)
+    embedder = Embedder(
+        encoder, None, DiskCache(cache), name="m", progress=None if events is None else events.append, chunk_texts=5
+    )
     stats = EmbedStats()
     return embedder.embed(TEXTS, "", stats, task="t"), stats
 
