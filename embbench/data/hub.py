@@ -35,6 +35,7 @@ from typing import Any
 from embbench import categories
 from embbench.categories._common import Columns
 from embbench.categories._splits import SplitsData
+from embbench.data import reach
 from embbench.errors import UserError, missing_extra
 from embbench.spec.tasks import HubSource, TaskSpec
 
@@ -66,6 +67,8 @@ def load(task: TaskSpec) -> Any:
         raise UserError(
             task.file, f"several splits are not supported for {task.category}", field="hub.splits", fix="list one split"
         )
+    if not src.local and (why := reach.unreachable_reason()) is not None:  # probed once: no minutes of retries
+        raise TaskUnavailable(why)
     mt = mteb_task(task)
     with _quiet():
         try:
@@ -168,7 +171,9 @@ def unreachable(exc: BaseException) -> bool:
 def reason(exc: BaseException, src: HubSource) -> str:
     """The one-line reason a hub task is unavailable."""
     if unreachable(exc):
-        return f"the Hugging Face hub is unreachable (dataset {src.short})"
+        if reach.offline():
+            return f"dataset {src.short} is not in the local cache and HF_HUB_OFFLINE is set (unset it to download it)"
+        return f"the Hugging Face hub is unreachable (dataset {src.short}); {reach.HINT}"
     first = (str(exc).strip().splitlines() or [""])[0]
     if len(first) > 200:
         first = first[:197] + "..."
