@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from embbench.encode.cache import DiskCache
-from embbench.encode.embedder import CHUNK_ENV, EmbedStats, Embedder, Encoded, chunk_texts_default
+from embbench.encode.embedder import CHUNK_ENV, Embedder, EmbedStats, Encoded, chunk_texts_default
 
 
 class PaddingEncoder:
