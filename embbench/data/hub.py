@@ -124,11 +124,14 @@ def mteb_task(task: TaskSpec) -> Any:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """No progress bars, 'superseded by' warnings or info logs from datasets/mteb while loading."""
+    """No progress bars, 'superseded by' warnings or info logs from datasets/mteb/huggingface_hub while loading."""
     import datasets
+    from huggingface_hub import utils as hf_utils
 
     was_enabled = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
+    hub_bars = not hf_utils.are_progress_bars_disabled()
+    hf_utils.disable_progress_bars()  # download bars of huggingface_hub, which datasets does not switch off
     loggers = [logging.getLogger(n) for n in ("mteb", "datasets", "huggingface_hub")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
@@ -142,6 +145,8 @@ def _quiet() -> Iterator[None]:
             lg.setLevel(level)
         if was_enabled:
             datasets.enable_progress_bars()
+        if hub_bars:
+            hf_utils.enable_progress_bars()
 
 
 _NETWORK_ERRORS = {

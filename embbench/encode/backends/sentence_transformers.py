@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import time
@@ -63,6 +64,21 @@ def resolve_location(spec: ModelSpec) -> tuple[Path, str, str | None]:
             "check the name and the network, or point 'model' at a local folder"
         ) from None
     return folder, f"hub:{ref}@{folder.name}", folder.name
+
+
+# sentence-transformers >= 6 renamed these keyword arguments (the old names still work, with a warning each run)
+_RENAMED = {
+    "tokenizer_kwargs": "processor_kwargs",
+    "model_args": "model_kwargs",
+    "tokenizer_args": "processor_kwargs",
+    "config_args": "config_kwargs",
+}
+
+
+def current_kwargs(fn: Any, **kwargs: Any) -> dict[str, Any]:
+    """kwargs under the names fn takes: the new name where the installed version has it (no deprecation warning)."""
+    params = inspect.signature(fn).parameters
+    return {(_RENAMED[k] if k in _RENAMED and _RENAMED[k] in params else k): v for k, v in kwargs.items()}
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -132,7 +148,11 @@ class SentenceTransformerEncoder:
         spec = self.spec
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        # transformers' "Loading weights" bar is noise in the run's own progress (the CLI draws its own)
+        transformers.utils.logging.disable_progress_bar()
 
         try:  # sentence-transformers >= 6
             from sentence_transformers.sentence_transformer import modules as models
@@ -141,24 +161,23 @@ class SentenceTransformerEncoder:
 
         model_kwargs = dict(spec.model_kwargs)
         if spec.dtype and spec.dtype != "float32":
-            import transformers
-
             key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
             model_kwargs[key] = spec.dtype if spec.dtype == "auto" else getattr(torch, spec.dtype)
         common = {"device": spec.device, "trust_remote_code": spec.trust_remote_code, "truncate_dim": spec.truncate_dim}
         if self.has_st_config or not spec.pooling:
-            model = SentenceTransformer(
-                str(self.folder),
-                model_kwargs=model_kwargs or None,
-                tokenizer_kwargs=spec.tokenizer_kwargs or None,
-                **common,
+            kwargs = current_kwargs(
+                SentenceTransformer, model_kwargs=model_kwargs or None, tokenizer_kwargs=spec.tokenizer_kwargs or None
             )
+            model = SentenceTransformer(str(self.folder), **kwargs, **common)
         else:
             word = models.Transformer(
                 str(self.folder),
-                model_args=model_kwargs,
-                tokenizer_args=spec.tokenizer_kwargs,
-                config_args={"trust_remote_code": spec.trust_remote_code},
+                **current_kwargs(
+                    models.Transformer,
+                    model_args=model_kwargs,
+                    tokenizer_args=spec.tokenizer_kwargs,
+                    config_args={"trust_remote_code": spec.trust_remote_code},
+                ),
             )
             mode = {"last": "lasttoken"}.get(spec.pooling, spec.pooling)
             dim = (getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension)()
