@@ -76,9 +76,12 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     yield Suite(root, data, task_dir, tasks, models, reference, cache)
 
 
-def spawn(s: Suite, output: Path, cache: Path, kill_at: str | None = None) -> subprocess.Popen:
+def spawn(
+    s: Suite, output: Path, cache: Path, kill_at: str | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """`python -m embbench run` over the suite in a subprocess (stderr captured)."""
     env = {k: v for k, v in os.environ.items() if k != "EMBBENCH_TEST_KILL_AT"}
+    env.update(extra_env or {})
     # one thread each: two runs at once (or a busy CI box) do not oversubscribe the cores; the vectors are the same
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
     if kill_at:
@@ -130,9 +133,11 @@ def error_lines(res: Result) -> list[str]:
 # ------------------------------------------------------------------------------------------- killed runs
 
 
-def kill_and_check(s: Suite, output: Path, cache: Path, kill_at: str, before: set[str]) -> tuple[str, set[str]]:
+def kill_and_check(
+    s: Suite, output: Path, cache: Path, kill_at: str, before: set[str], extra_env: dict[str, str] | None = None
+) -> tuple[str, set[str]]:
     """Run with a kill point; it must die by SIGKILL having lost only the task in progress."""
-    code, err = finish(spawn(s, output, cache, kill_at))
+    code, err = finish(spawn(s, output, cache, kill_at, extra_env))
     assert code == -signal.SIGKILL, (kill_at, code, err)
     began = started(err)
     assert began, err
@@ -194,6 +199,33 @@ def test_killed_runs_resume_to_identical_results(suite: Suite, tmp_path: Path) -
     for task in EVERY_TASK:
         assert_same_scores(got[task], want[task])
     assert sum(r["entries"] for r in DiskCache(cache).info()) > 0
+
+
+def test_a_kill_mid_encode_resumes_from_the_last_chunk(suite: Suite, tmp_path: Path) -> None:
+    """Chunks of 5 texts: a run killed before the 3rd chunk of the first task keeps the chunks it finished; the
+    re-run takes them from the cache (counted in the result) and its scores equal an uninterrupted run's with the
+    same chunks, bit for bit."""
+    chunks = {"EMBBENCH_CHUNK_TEXTS": "5"}
+    reference, ref_cache = tmp_path / "reference", tmp_path / "reference-cache"
+    code, err = finish(spawn(suite, reference, ref_cache, extra_env=chunks))
+    assert code == 0, err
+    output, cache = tmp_path / "reports", tmp_path / "cache"
+    current, have = kill_and_check(suite, output, cache, "encode:3", set(), chunks)
+    assert (current, have) == (EVERY_TASK[0], set())  # killed inside the first task
+    kept = sum(r["entries"] for r in DiskCache(cache).info())
+    want = results(reference)
+    first = want[current]["embedding"]
+    assert 0 < kept < first["encoded"], (kept, first)  # some chunks of the task, not all
+
+    code, err = finish(spawn(suite, output, cache, extra_env=chunks))  # one thread, as the reference
+    assert code == 0, err
+    got = results(output)
+    resumed = got[current]["embedding"]
+    assert resumed["from_cache"] == first["from_cache"] + kept  # the finished chunks came from the cache
+    assert resumed["encoded"] == first["encoded"] - kept
+    assert sorted(got) == sorted(want) == EVERY_TASK
+    for task in EVERY_TASK:
+        assert_same_scores(got[task], want[task])
 
 
 # -------------------------------------------------------------------------------------------- concurrency
