@@ -33,25 +33,6 @@ def period_default() -> float:
     return value if value >= 0 else DEFAULT_PERIOD
 
 
-def duration(seconds: float) -> str:
-    """'42s', '3m05s', '2h07m'."""
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def encoded_line(e: Encoded) -> str:
-    """'minilm / RuBQRetrieval: 3072/56826 texts encoded (5%), 51.2 texts/s, ETA 17m31s'."""
-    line = f"{e.model} / {e.task}: {e.done}/{e.total} texts encoded ({100 * e.done // max(e.total, 1)}%)"
-    if e.done and e.seconds > 0:
-        rate = e.done / e.seconds
-        line += f", {rate:.1f} texts/s, ETA {duration((e.total - e.done) / rate)}"
-    return line
-
-
 class View:
     """The sink the CLI hands to the run: renders Progress events (and the CLI's own lines, through say)."""
 
@@ -118,7 +99,7 @@ class View:
             self.last[key] = now
             depth = "" if self.by_model else "  " * event.depth
             prefix = f"[{event.model}] " if self.by_model and event.model else ""
-            self.say(depth + prefix + encoded_line(e))
+            self.say(depth + prefix + e.line())
 
     def once(self, text: str) -> None:
         """A warning or a library record, the first time its text is seen."""

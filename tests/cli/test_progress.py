@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from embbench.encode.embedder import Encoded
-from embbench.progress import View, encoded_line
+from embbench.progress import View
 from embbench.run.summary import Progress
 from tests.conftest import REPO, TASKS, minilm_path
 
@@ -91,7 +91,7 @@ def test_a_log_gets_periodic_lines_and_no_bar(tmp_path: Path) -> None:
 
 def event(done: int, total: int = 100, seconds: float = 1.0) -> Progress:
     e = Encoded("m", "t", done, total, seconds)
-    return Progress(encoded_line(e), 2, "m", encoded=e)
+    return Progress(e.line(), 2, "m", encoded=e)
 
 
 def test_log_lines_come_at_most_once_a_period() -> None:
