@@ -135,7 +135,7 @@ def load_models(path: Path) -> list[ModelSpec]:
         raise UserError(
             path, "expected a top-level 'models:' list", field="models", fix="see the README for the models.yaml format"
         )
-    unknown_keys(set(raw), {"models"}, path, "models.yaml")
+    unknown_keys(set(raw), {"models", "report"}, path, "models.yaml")  # report: read by the report layer
     specs: list[ModelSpec] = []
     for i, entry in enumerate(raw["models"]):
         if not isinstance(entry, dict):

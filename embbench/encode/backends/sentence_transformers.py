@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
 import os
 import time
 import warnings
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,19 @@ import numpy as np
 
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError
 from embbench.spec import ModelSpec
+
+
+def length_order(texts: Sequence[str], flatten: bool = False) -> np.ndarray:
+    """The order in which SentenceTransformer.encode batches texts: longest first (np.argsort of -len, as it
+    does), interleaved longest/shortest when the model flattens its inputs (flash attention, no padding)."""
+    order = np.argsort([-len(t) for t in texts])
+    if flatten:
+        n = len(order)
+        mixed = np.empty(n, dtype=order.dtype)
+        mixed[0::2] = order[: (n + 1) // 2]
+        mixed[1::2] = order[n - 1 : (n - 1) // 2 : -1]
+        order = mixed
+    return order
 
 
 def _folder_hash(folder: Path) -> str:
@@ -156,16 +171,21 @@ class SentenceTransformerEncoder:
 
         try:  # sentence-transformers >= 6
             from sentence_transformers.sentence_transformer import modules as models
-        except ImportError:
-            from sentence_transformers import models
+        except ImportError:  # older releases
+            models = importlib.import_module("sentence_transformers.models")
 
         model_kwargs = dict(spec.model_kwargs)
         if spec.dtype and spec.dtype != "float32":
             key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
             model_kwargs[key] = spec.dtype if spec.dtype == "auto" else getattr(torch, spec.dtype)
-        common = {"device": spec.device, "trust_remote_code": spec.trust_remote_code, "truncate_dim": spec.truncate_dim}
+        common: dict[str, Any] = {
+            "device": spec.device,
+            "trust_remote_code": spec.trust_remote_code,
+            "truncate_dim": spec.truncate_dim,
+        }
         if self.has_st_config or not spec.pooling:
-            kwargs = current_kwargs(
+            # sentence-transformers >= 6 calls it processor_kwargs (tokenizer_kwargs still works, with a warning)
+            kwargs: dict[str, Any] = current_kwargs(
                 SentenceTransformer, model_kwargs=model_kwargs or None, tokenizer_kwargs=spec.tokenizer_kwargs or None
             )
             model = SentenceTransformer(str(self.folder), **kwargs, **common)
@@ -252,6 +272,14 @@ class SentenceTransformerEncoder:
                 free_accelerator_memory()
                 self.batch_size = max(1, self.batch_size // 2)
                 warnings.warn(f"out of memory: retrying with batch_size={self.batch_size}", stacklevel=2)
+
+    def batch_order(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The batches encode(texts) forms (backends.BatchOrdered), read from the loaded model: an executor that
+        encodes each batch alone gets the vectors of one local call, bit for bit (a vector depends on its
+        batch's padding by ~1e-7)."""
+        flatten = getattr(self.model, "_can_flatten_inputs", None)  # private in sentence-transformers >= 5
+        order = length_order(texts, bool(flatten()) if callable(flatten) else False)
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     # --- token accounting (embbench.speed.probe / truncation in results): begin ---------------------------------------
     @property
