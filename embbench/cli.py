@@ -10,7 +10,7 @@ from typing import Any
 
 from embbench.errors import UserError
 from embbench.run.executor import Executor, LocalExecutor
-from embbench.run.summary import ALL_TASKS, RunSummary, Sink, render, stderr_sink
+from embbench.run.summary import ALL_TASKS, RunSummary, stderr_sink
 
 EPILOG = """examples:
   embbench run --models models.yaml                 # every model x every task in tasks/
@@ -158,12 +158,6 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def progress_printer(by_model: bool) -> Sink:
-    """The run's progress events to stderr; with by_model, each line prefixed with its model (models that run
-    at once interleave their lines)."""
-    return lambda event: say(render(event, by_model))
-
-
 def make_executor(args: argparse.Namespace) -> Executor:
     """LocalExecutor, or RayExecutor with --executor ray (its flags are refused without it)."""
     if args.executor != "ray" and (args.address is not None or args.workers is not None):
@@ -219,6 +213,7 @@ def write_not_evaluated(output: Path, summary: RunSummary) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from embbench.data.documents.build import build_documents, notes  # your own documents: BEIR folders
     from embbench.encode.cache import DiskCache
+    from embbench.progress import View
     from embbench.report.write import write_reports
     from embbench.run.runner import run
     from embbench.spec import load_models, load_tasks
@@ -231,10 +226,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     say(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
     cache = None if args.no_cache else DiskCache(args.cache_dir)
     executor = make_executor(args)
-    sink = progress_printer(by_model=args.executor == "ray" and len(models) > 1)
-    summary = run(
-        models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed, log=sink, executor=executor
-    )
+    # live bars on a terminal, periodic lines in a log; with several models at once, lines prefixed by model
+    view = View(sys.stderr, by_model=args.executor == "ray" and len(models) > 1)
+    with view.capture():  # library warnings and log records: shown once each, above the bars
+        summary = run(
+            models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed, log=view,
+            executor=executor,
+        )  # fmt: skip
     write_not_evaluated(args.output, summary)
     if (args.output / "results").is_dir():
         paths = write_reports(args.output, generated_by="embbench run", **decision)
@@ -242,6 +240,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     report_failures(summary)
     for line in notes(tasks):  # your own documents: unmatched questions, files skipped
         say(line)
+    if summary.unavailable_tasks:  # hub data that could not be loaded (the reasons were given above)
+        names = ", ".join(t for t, _ in summary.unavailable_tasks)
+        say(f"not evaluated (data unavailable): {names}; the other tasks ran")
     say(
         f"done: {len(summary.written)} written, {len(summary.skipped)} already present, "
         f"{len(summary.failed)} failed, {len(summary.unavailable)} model(s) unavailable"

@@ -81,7 +81,12 @@ class View:
             from tqdm import tqdm
 
             bar = self.bars[key] = tqdm(
-                total=e.total, desc=f"{e.model} / {e.task}", unit="texts", file=self.stream, leave=False, dynamic_ncols=True
+                total=e.total,
+                desc=f"{e.model} / {e.task}",
+                unit="texts",
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
             )
         bar.update(e.done - bar.n)
         if e.done >= e.total:

@@ -35,7 +35,7 @@ from typing import Any
 from embbench import categories
 from embbench.categories._common import Columns
 from embbench.categories._splits import SplitsData
-from embbench.data import reach
+from embbench.data.reach import HINT, offline, unreachable_reason
 from embbench.errors import UserError, missing_extra
 from embbench.spec.tasks import HubSource, TaskSpec
 
@@ -67,7 +67,7 @@ def load(task: TaskSpec) -> Any:
         raise UserError(
             task.file, f"several splits are not supported for {task.category}", field="hub.splits", fix="list one split"
         )
-    if not src.local and (why := reach.unreachable_reason()) is not None:  # probed once: no minutes of retries
+    if not src.local and (why := unreachable_reason()) is not None:  # probed once: no minutes of retries
         raise TaskUnavailable(why)
     mt = mteb_task(task)
     with _quiet():
@@ -176,9 +176,9 @@ def unreachable(exc: BaseException) -> bool:
 def reason(exc: BaseException, src: HubSource) -> str:
     """The one-line reason a hub task is unavailable."""
     if unreachable(exc):
-        if reach.offline():
+        if offline():
             return f"dataset {src.short} is not in the local cache and HF_HUB_OFFLINE is set (unset it to download it)"
-        return f"the Hugging Face hub is unreachable (dataset {src.short}); {reach.HINT}"
+        return f"the Hugging Face hub is unreachable (dataset {src.short}); {HINT}"
     first = (str(exc).strip().splitlines() or [""])[0]
     if len(first) > 200:
         first = first[:197] + "..."
