@@ -80,13 +80,16 @@ class View:
                 return
             from tqdm import tqdm
 
+            sized = _sized(self.stream)  # a terminal that reports 0 columns or rows (some ptys) hides tqdm's bars
             bar = self.bars[key] = tqdm(
                 total=e.total,
                 desc=f"{e.model} / {e.task}",
                 unit="texts",
                 file=self.stream,
                 leave=False,
-                dynamic_ncols=True,
+                ncols=None if sized else 100,
+                nrows=None if sized else 20,
+                dynamic_ncols=sized,
             )
         bar.update(e.done - bar.n)
         if e.done >= e.total:
@@ -147,6 +150,15 @@ class _OnceHandler(logging.Handler):
             self.view.once(record.getMessage())
         except Exception:  # a record that cannot be formatted must not stop a run
             self.handleError(record)
+
+
+def _sized(stream: TextIO) -> bool:
+    """Whether the terminal reports its size (columns and rows)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return size.columns > 0 and size.lines > 0
 
 
 def _isatty(stream: TextIO) -> bool:

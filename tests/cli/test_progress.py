@@ -3,14 +3,17 @@ a log (no bar characters); the view's throttling and its warnings shown once."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import warnings
 from pathlib import Path
 
@@ -46,6 +49,7 @@ def env(root: Path, **extra: str) -> dict[str, str]:
 def test_a_terminal_sees_a_live_bar_with_rate_and_eta(tmp_path: Path) -> None:
     argv = small_suite(tmp_path)
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal 120 columns wide
     proc = subprocess.Popen(
         [sys.executable, "-m", "embbench", *argv], cwd=tmp_path, env=env(tmp_path), stderr=slave, stdout=slave
     )
