@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import pytest
 from embbench.encode.backends import BACKENDS, Backend
 from embbench.encode.cache import DiskCache, SegmentStore
 from embbench.results import load_results
+from embbench.run.state import STATE_FILE
 from tests.test_cli import (
     MINILM,
     MINILM_ENTRY,
@@ -77,7 +79,12 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
 
 
 def spawn(
-    s: Suite, output: Path, cache: Path, kill_at: str | None = None, extra_env: dict[str, str] | None = None
+    s: Suite,
+    output: Path,
+    cache: Path,
+    kill_at: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> subprocess.Popen:
     """`python -m embbench run` over the suite in a subprocess (stderr captured)."""
     env = {k: v for k, v in os.environ.items() if k != "EMBBENCH_TEST_KILL_AT"}
@@ -87,6 +94,7 @@ def spawn(
     if kill_at:
         env["EMBBENCH_TEST_KILL_AT"] = kill_at
     argv = ["run", "--models", s.models, "--tasks", s.task_dir, "--output", output, "--cache-dir", cache, "--no-speed"]
+    argv += extra_args
     return subprocess.Popen(
         [sys.executable, "-m", "embbench", *map(str, argv)],
         cwd=s.root,
@@ -224,6 +232,28 @@ def test_a_kill_mid_encode_resumes_from_the_last_chunk(suite: Suite, tmp_path: P
     assert resumed["from_cache"] == first["from_cache"] + kept  # the finished chunks came from the cache
     assert resumed["encoded"] == first["encoded"] - kept
     assert sorted(got) == sorted(want) == EVERY_TASK
+    for task in EVERY_TASK:
+        assert_same_scores(got[task], want[task])
+
+
+def test_an_interrupted_forced_run_resumes(suite: Suite, tmp_path: Path) -> None:
+    """`run --force` killed at its 3rd result write, then the same command again: the two results the forced run
+    wrote are kept (each named in the log), the other tasks computed; the run-state file is gone at the end."""
+    output, cache = tmp_path / "reports", tmp_path / "cache"
+    shutil.copytree(suite.reference, output)  # results exist: --force recomputes them
+    before = {p: p.stat().st_mtime_ns for p in (output / "results" / MODEL).glob("*.json")}
+    code, err = finish(spawn(suite, output, cache, "result_write:3", extra_args=("--force",)))
+    assert code == -signal.SIGKILL, err
+    rewritten = sorted(p.stem for p, t in before.items() if p.stat().st_mtime_ns != t)
+    assert len(rewritten) == 2, rewritten
+    assert (output / STATE_FILE).is_file()
+    code, err = finish(spawn(suite, output, cache, extra_args=("--force",)))
+    assert code == 0, err
+    kept = sorted(re.findall(rf"{MODEL}/(\S+): kept from the interrupted run of this command", err))
+    assert kept == rewritten, err
+    assert f"{len(EVERY_TASK) - 2} written, 2 already present" in err, err
+    assert not (output / STATE_FILE).exists()
+    got, want = results(output), results(suite.reference)
     for task in EVERY_TASK:
         assert_same_scores(got[task], want[task])
 
