@@ -124,16 +124,15 @@ class View:
     @contextlib.contextmanager
     def capture(self) -> Iterator[View]:
         """While the run lasts: warnings and library WARNING records as `warning:` lines, each shown once."""
-        handler = _OnceHandler(self)
         root = logging.getLogger()
         shown, root_handlers = warnings.showwarning, list(root.handlers)
         warnings.showwarning = lambda message, category, *_a, **_k: self.once(f"{category.__name__}: {message}")
-        root.addHandler(handler)
+        if not root.handlers:  # where Python would print a record raw (logging.lastResort); a configured app keeps its
+            root.addHandler(_OnceHandler(self))
         try:
             yield self
         finally:
             warnings.showwarning = shown
-            root.removeHandler(handler)
             root.handlers = root_handlers
             self.close()
 

@@ -17,6 +17,8 @@ import termios
 import warnings
 from pathlib import Path
 
+import pytest
+
 from embbench.encode.embedder import Encoded
 from embbench.progress import View
 from embbench.run.summary import Progress
@@ -110,9 +112,10 @@ def test_log_lines_come_at_most_once_a_period() -> None:
     assert lines[0] == "    m / t: 30/100 texts encoded (30%), 1.0 texts/s, ETA 1m12s"  # 30 in 31 s
 
 
-def test_warnings_and_library_records_are_shown_once() -> None:
+def test_warnings_and_library_records_are_shown_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import logging
 
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in the CLI: no logging configured
     out = io.StringIO()
     with warnings.catch_warnings(), View(out, tty=False).capture() as view:
         warnings.simplefilter("always")  # the view, not the warnings filter, shows each once
