@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from embbench.errors import UserError
+from embbench.questions import cli as questions  # embbench questions: generate a questions file (#18)
 from embbench.run.executor import Executor, LocalExecutor
 from embbench.run.summary import ALL_TASKS, RunSummary, stderr_sink
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("ls", help="list tasks")
     ls.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
     ls.add_argument("--suite", action="append", default=[], metavar="NAME", help="a task suite: tasks/NAME")
+    questions.add_parser(sub)
     return p
 
 
@@ -61,6 +63,11 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     run.add_argument("--no-speed", action="store_true", help="skip the per-model speed probe (<output>/speed/)")
+    run.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="skip the compression sweep (truncated, float16, int8, binary vectors on retrieval/reranking tasks)",
+    )
     run.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -230,9 +237,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     view = View(sys.stderr, by_model=args.executor == "ray" and len(models) > 1)
     with view.capture():  # library warnings and log records: shown once each, above the bars
         summary = run(
-            models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed, log=view,
+            models,
+            tasks,
+            args.output,
+            force=args.force,
+            cache=cache,
+            speed=not args.no_speed,
+            log=view,
             executor=executor,
-        )  # fmt: skip
+            compression=not args.no_compression,
+        )
     write_not_evaluated(args.output, summary)
     if (args.output / "results").is_dir():
         paths = write_reports(args.output, generated_by="embbench run", **decision)
@@ -359,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         "cache": cmd_cache,
         "speed": cmd_speed,
         "diff": cmd_diff,
+        "questions": questions.run,
     }
     try:
         return handlers[args.command](args)

@@ -34,10 +34,15 @@ def length_order(texts: Sequence[str], flatten: bool = False) -> np.ndarray:
 
 
 def _folder_hash(folder: Path) -> str:
-    """Content hash of a model folder (file names and bytes), the identity of a local model."""
+    """Content hash of a model folder, the identity of a local model: each file's relative path and bytes.
+
+    Path and size are length-prefixed, so bytes cannot move between a name and a file or between two files
+    (``{a: "bc"}``, ``{ab: "c"}`` and ``{a: "", b: "c"}`` are three models). A git checkout's .git is skipped.
+    """
     h = hashlib.sha256()
-    for p in sorted(q for q in folder.rglob("*") if q.is_file() and ".git" not in q.parts):
-        h.update(str(p.relative_to(folder)).encode())
+    for p in sorted(q for q in folder.rglob("*") if q.is_file() and ".git" not in q.relative_to(folder).parts):
+        name = p.relative_to(folder).as_posix().encode()
+        h.update(len(name).to_bytes(8, "big") + name + p.stat().st_size.to_bytes(8, "big"))
         with p.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
