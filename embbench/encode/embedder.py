@@ -1,9 +1,10 @@
 """The one seam: categories call embed(texts, role); prompts, dedup, caching, batching and timing live here.
 
-New texts are encoded in chunks of ``chunk_texts`` (longest first, stable), each committed to the store as it
-finishes and announced as an ``Encoded`` event: a run killed mid-corpus keeps every finished chunk, and because the
-remaining texts form the same chunks again (the stable order of a subset is the subset of the order), a resumed
-encode gives the vectors an uninterrupted one gives, bit for bit.
+New texts are encoded in chunks of ``chunk_texts`` (in their order of first appearance), each committed to the
+store as it finishes and announced as an ``Encoded`` event: a run killed mid-corpus keeps every finished chunk, and
+because the texts left are the later chunks in the same order, they form the same chunks again: a resumed encode
+gives the vectors an uninterrupted one gives, bit for bit. Up to ``chunk_texts`` new texts are one encode call, as
+before chunking (the backend batches them as it always did).
 """
 
 from __future__ import annotations
@@ -183,15 +184,13 @@ class Embedder:
     def _encode_chunks(
         self, keys: list[bytes], texts: list[str], prompt: str, stats: EmbedStats, task: str
     ) -> dict[bytes, np.ndarray]:
-        """Encode texts chunk by chunk (longest first, a stable order), committing each chunk to the store."""
-        # stable: the texts left after a kill are a suffix of this order and form the same chunks again
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        """Encode texts chunk by chunk, committing each chunk to the store (the texts left after a kill are the
+        later chunks: not re-sorted here, so they form the same chunks again)."""
         out: dict[bytes, np.ndarray] = {}
         t_start, n = time.perf_counter(), len(texts)
         self.progress(Encoded(self.name, task, 0, n, 0.0))
         for start in range(0, n, self.chunk_texts):
-            idx = order[start : start + self.chunk_texts]
-            chunk_keys, chunk = [keys[i] for i in idx], [texts[i] for i in idx]
+            chunk_keys, chunk = keys[start : start + self.chunk_texts], texts[start : start + self.chunk_texts]
             t0 = time.perf_counter()
             _fault_point("encode")  # test-only kill point (embbench/_faults.py): before each chunk
             vecs = self.encoder.encode(chunk, prompt)
