@@ -1,9 +1,9 @@
 """Test-only fault injection: EMBBENCH_TEST_KILL_AT="point:N" SIGKILLs this process at the Nth hit of `point`.
 
-Points: "encode" (embed.py, before a model encodes a batch of new texts), "cache_write" (cache.py, after a segment's
-vectors are on disk and before its keys), "result_write" (results.py, after a result's temporary file is written and
-before it is renamed into place). tests/run/test_reliability.py uses it to kill a run at exact places. Unset (always,
-outside those tests), hit() is one comparison.
+Points: "encode" (encode/embedder.py, before a model encodes a chunk of new texts), "cache_write" (cache.py, after a
+segment's vectors are on disk and before its keys), "result_write" (results.py, after a result's temporary file is
+written and before it is renamed into place). tests/run/test_reliability.py uses it to kill a run at exact places.
+Unset (always, outside those tests), hit() is one comparison.
 """
 
 from __future__ import annotations

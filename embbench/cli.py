@@ -12,7 +12,7 @@ from embbench.cli_parser import build_parser
 from embbench.errors import UserError
 from embbench.questions import cli as questions  # embbench questions: generate a questions file (#18)
 from embbench.run.executor import Executor, LocalExecutor
-from embbench.run.summary import ALL_TASKS, RunSummary, Sink, render, stderr_sink
+from embbench.run.summary import ALL_TASKS, RunSummary, stderr_sink
 
 
 def check_writable(output: Path) -> None:
@@ -40,14 +40,6 @@ def check_writable(output: Path) -> None:
 def say(line: str) -> None:
     """A line of the CLI's own (headers, the final summary) to stderr."""
     print(line, file=sys.stderr, flush=True)
-
-
-def progress_printer(by_model: bool, quiet: bool = False) -> Sink:
-    """The run's progress events to stderr; with by_model, each line prefixed with its model (models that run
-    at once interleave their lines); quiet (-q): none (failures and the summary are said at the end)."""
-    if quiet:
-        return lambda event: None
-    return lambda event: say(render(event, by_model))
 
 
 def set_verbosity(verbose: bool) -> None:
@@ -139,6 +131,7 @@ def write_not_evaluated(output: Path, summary: RunSummary) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from embbench.data.documents.build import build_documents, notes  # your own documents: BEIR folders
     from embbench.encode.cache import DiskCache
+    from embbench.progress import View
     from embbench.report.write import write_reports
     from embbench.run.runner import run
     from embbench.spec import load_tasks
@@ -153,19 +146,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     say(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
     cache = None if args.no_cache else DiskCache(args.cache_dir)
     executor = make_executor(args)
-    sink = progress_printer(by_model=args.executor == "ray" and len(models) > 1, quiet=args.quiet)
     set_verbosity(args.verbose)
-    summary = run(
-        models,
-        tasks,
-        args.output,
-        force=args.force,
-        cache=cache,
-        speed=not args.no_speed,
-        log=sink,
-        executor=executor,
-        compression=not args.no_compression,
-    )
+    # live bars on a terminal, periodic lines in a log; with several models at once, lines prefixed by model
+    view = View(sys.stderr, by_model=args.executor == "ray" and len(models) > 1)
+    with view.capture():  # library warnings and log records: shown once each, above the bars
+        summary = run(
+            models,
+            tasks,
+            args.output,
+            force=args.force,
+            cache=cache,
+            speed=not args.no_speed,
+            log=(lambda event: None) if args.quiet else view,  # -q: failures and the summary only
+            executor=executor,
+            compression=not args.no_compression,
+        )
     write_not_evaluated(args.output, summary)
     if (args.output / "results").is_dir():
         paths = write_reports(args.output, generated_by="embbench run", **decision)
@@ -173,6 +168,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     report_failures(summary)
     for line in notes(tasks):  # your own documents: unmatched questions, files skipped
         say(line)
+    if summary.unavailable_tasks:  # hub data that could not be loaded (the reasons were given above)
+        names = ", ".join(t for t, _ in summary.unavailable_tasks)
+        say(f"not evaluated (data unavailable): {names}; the other tasks ran")
     say(
         f"done: {len(summary.written)} written, {len(summary.skipped)} already present, "
         f"{len(summary.failed)} failed, {len(summary.unavailable)} model(s) unavailable"

@@ -36,6 +36,7 @@ from embbench import categories
 from embbench.categories._common import Columns
 from embbench.categories._splits import SplitsData
 from embbench.data.limit import limit_columns
+from embbench.data.reach import HINT, offline, unreachable_reason
 from embbench.errors import UserError, missing_extra
 from embbench.spec.tasks import HubSource, TaskSpec
 
@@ -67,6 +68,8 @@ def load(task: TaskSpec) -> Any:
         raise UserError(
             task.file, f"several splits are not supported for {task.category}", field="hub.splits", fix="list one split"
         )
+    if not src.local and (why := unreachable_reason()) is not None:  # probed once: no minutes of retries
+        raise TaskUnavailable(why)
     mt = mteb_task(task)
     with _quiet():
         try:
@@ -122,11 +125,14 @@ def mteb_task(task: TaskSpec) -> Any:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """No progress bars, 'superseded by' warnings or info logs from datasets/mteb while loading."""
+    """No progress bars, 'superseded by' warnings or info logs from datasets/mteb/huggingface_hub while loading."""
     import datasets
+    from huggingface_hub import utils as hf_utils
 
     was_enabled = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
+    hub_bars = not hf_utils.are_progress_bars_disabled()
+    hf_utils.disable_progress_bars()  # download bars of huggingface_hub, which datasets does not switch off
     loggers = [logging.getLogger(n) for n in ("mteb", "datasets", "huggingface_hub")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
@@ -140,6 +146,8 @@ def _quiet() -> Iterator[None]:
             lg.setLevel(level)
         if was_enabled:
             datasets.enable_progress_bars()
+        if hub_bars:
+            hf_utils.enable_progress_bars()
 
 
 _NETWORK_ERRORS = {
@@ -169,7 +177,9 @@ def unreachable(exc: BaseException) -> bool:
 def reason(exc: BaseException, src: HubSource) -> str:
     """The one-line reason a hub task is unavailable."""
     if unreachable(exc):
-        return f"the Hugging Face hub is unreachable (dataset {src.short})"
+        if offline():
+            return f"dataset {src.short} is not in the local cache and HF_HUB_OFFLINE is set (unset it to download it)"
+        return f"the Hugging Face hub is unreachable (dataset {src.short}); {HINT}"
     first = (str(exc).strip().splitlines() or [""])[0]
     if len(first) > 200:
         first = first[:197] + "..."

@@ -27,7 +27,8 @@ from embbench.results import TaskResult, result_path, write_result
 from embbench.run.executor import Executor, LocalExecutor, open_model
 from embbench.run.probes import probe_model
 from embbench.run.record import describe, make_record, request_key, stale_reason
-from embbench.run.summary import ALL_TASKS, Failure, Progress, RunSummary, Sink, model_sink, stderr_sink
+from embbench.run.state import STATE_FILE, RunState, command_identity
+from embbench.run.summary import ALL_TASKS, SPEED, Failure, Progress, RunSummary, Sink, model_sink, stderr_sink
 from embbench.spec import ModelSpec, TaskSpec
 from embbench.spec import resolve_params as resolve_task_params
 from embbench.speed.probe import speed_path, wants_probe
@@ -157,6 +158,7 @@ class _Run:
     compression: bool  # the compression sweep on dense models' retrieval/reranking tasks
     sink: Sink
     position: dict[str, str]  # model name -> "[k/n]"
+    state: RunState | None  # --force: the pairs this command already finished (run.state)
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,10 @@ def _plan(run: _Run, spec: ModelSpec, summary: RunSummary) -> _Plan:
     todo, stale = [], []
     for t in run.tasks:
         path = result_path(run.output, spec.name, t.name)
-        if run.force or not path.is_file():
+        if run.state is not None and run.state.done(spec.name, t.name) and stale_reason(path, keys[t.name]) is None:
+            stale.append(f"{spec.name}/{t.name}: kept from the interrupted run of this command ({STATE_FILE})")
+            summary.skipped.append((spec.name, t.name))
+        elif run.force or not path.is_file():
             todo.append(t)
         elif (why := stale_reason(path, keys[t.name])) is not None:
             stale.append(f"{spec.name}/{t.name}: recomputing the existing result ({why})")
@@ -188,7 +193,8 @@ def _run_model(run: _Run, spec: ModelSpec) -> RunSummary:
     """One model: its tasks, then its speed probe; what happened, in its own summary (models may run at once)."""
     summary = RunSummary()
     plan = _plan(run, spec, summary)
-    probe = run.speed and wants_probe(spec, run.output, run.force)
+    probed = run.state is not None and run.state.done(spec.name, SPEED)  # by the interrupted run of this command
+    probe = run.speed and wants_probe(spec, run.output, run.force and not probed)
     head = f"{run.position[spec.name]} {spec.name}"
     if not plan.todo and not probe:
         n = len(run.tasks)
@@ -205,6 +211,8 @@ def _run_model(run: _Run, spec: ModelSpec) -> RunSummary:
         if probe and not summary.stopped and isinstance(encoder, Encoder) and not isinstance(encoder, Ranker):
             run.sink(Progress(f"speed probe ({speed_path(run.output, spec.name)})", 1, spec.name))
             probe_model(run.executor, spec, encoder, run.output, summary, run.sink)
+            if run.state is not None and spec.name in summary.speed:
+                run.state.add(spec.name, SPEED)
     return summary
 
 
@@ -214,7 +222,14 @@ def _run_tasks(run: _Run, spec: ModelSpec, encoder: Encoder | Ranker, plan: _Pla
     if isinstance(encoder, Ranker):
         ranker = encoder
     else:
-        embedder = Embedder(encoder, spec.prompts, run.cache, log=model_sink(run.sink, spec.name, 2), name=spec.name)
+        embedder = Embedder(
+            encoder,
+            spec.prompts,
+            run.cache,
+            log=model_sink(run.sink, spec.name, 2),
+            name=spec.name,
+            progress=lambda e: run.sink(Progress(e.line(), 2, spec.name, encoded=e)),
+        )
     for ti, task in enumerate(plan.todo, 1):
         run.sink(Progress(f"({ti}/{len(plan.todo)}) {task.name} [{task.category}]", 1, spec.name))
         data = run.data[task.name]
@@ -233,6 +248,8 @@ def _run_tasks(run: _Run, spec: ModelSpec, encoder: Encoder | Ranker, plan: _Pla
             continue
         record = dataclasses.replace(record, request_key=plan.keys[task.name])
         write_result(run.output, record)
+        if run.state is not None:
+            run.state.add(spec.name, task.name)
         summary.written.append((spec.name, task.name))
         run.sink(Progress(describe(record), 2, spec.name))
 
@@ -263,17 +280,25 @@ def run(
 ) -> RunSummary:
     """Evaluate every model on every task, writing results as they finish; with speed, then probe each model.
 
-    log receives the Progress events (default: printed to stderr); executor says where the models run
-    (default: here, one after the other); compression runs the compression sweep (``--no-compression``: off)."""
+    log receives the Progress events (default: text lines printed to stderr); executor says where the models run
+    (default: here, one after the other); compression runs the compression sweep (``--no-compression``: off). With
+    force, an interrupted run of the same command is resumed: the pairs it finished are kept (run.state), and the
+    state is cleared when the command ends."""
     sink = log or stderr_sink
     executor = executor or LocalExecutor()
     summary = RunSummary()
+    state = RunState(output, command_identity(models, tasks, speed=speed, compression=compression)) if force else None
+    if state is not None and state.resumed:
+        n = len(state.finished)
+        sink(Progress(f"resuming the interrupted run of this command: {n} finished step(s) kept ({state.path})"))
     with executor.session(sink):
         data = load_data(tasks, lambda m: sink(Progress(m)), summary)
         tasks = [t for t in tasks if t.name in data]  # hub tasks whose data could not be fetched are left out
         if not tasks:
             return summary
         position = {s.name: f"[{k}/{len(models)}]" for k, s in enumerate(models, 1)}
-        shared = _Run(executor, output, tasks, data, cache, force, speed, compression, sink, position)
+        shared = _Run(executor, output, tasks, data, cache, force, speed, compression, sink, position, state)
         summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
+    if state is not None:  # the command ended (an interrupted one never gets here)
+        state.clear()
     return summary

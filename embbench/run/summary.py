@@ -6,6 +6,8 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from embbench.encode.embedder import Encoded
+
 ALL_TASKS = "*"  # the task of a failure that stopped a model before or during its tasks
 SPEED = "speed"  # the task of a failed speed probe (or of a model that `embbench speed` could not load)
 
@@ -72,6 +74,8 @@ class Progress:
     text: str
     depth: int = 0  # 0: the run and each model's header, 1: a model's steps, 2: inside a task or a worker
     model: str | None = None  # the model the line is about
+    # an encode of new texts (counts, seconds): a view draws a bar or throttles these; text is its plain line
+    encoded: Encoded | None = None
 
 
 Sink = Callable[[Progress], None]
@@ -85,8 +89,9 @@ def render(event: Progress, by_model: bool = False) -> str:
 
 
 def stderr_sink(event: Progress) -> None:
-    """The default sink: each line to stderr, indented."""
-    print(render(event), file=sys.stderr, flush=True)
+    """The default sink: each line to stderr, indented (encode progress is left to a view: embbench.progress)."""
+    if event.encoded is None:
+        print(render(event), file=sys.stderr, flush=True)
 
 
 def model_sink(sink: Sink, model: str, depth: int = 1) -> Callable[[str], None]:

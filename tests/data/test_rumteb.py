@@ -426,8 +426,12 @@ def offline_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Pat
 
 def test_unreachable_hub_task_is_one_line_and_the_run_goes_on(offline_run: tuple[int, str, Path]) -> None:
     code, log, out = offline_run
-    line = "TERRa: the Hugging Face hub is unreachable (dataset mteb/TERRa@48312c3); the rest of the run goes on"
-    assert [x for x in log.splitlines() if "TERRa" in x and "done:" not in x] == [line], log
+    line = (
+        "TERRa: dataset mteb/TERRa@48312c3 is not in the local cache and HF_HUB_OFFLINE is set"
+        " (unset it to download it); the rest of the run goes on"
+    )
+    end = "not evaluated (data unavailable): TERRa; the other tasks ran"  # the end says so
+    assert [x for x in log.splitlines() if "TERRa" in x and "done:" not in x] == [line, end], log
     assert "Traceback" not in log
     assert code == 1, log  # documented: a requested task that could not be evaluated (like a non-optional model)
     assert "1 task(s) unavailable" in log
@@ -442,7 +446,7 @@ def test_only_unreachable_tasks_writes_nothing(tmp_path: Path) -> None:
     code, log = cli("run", "--models", models, "--tasks", SUITE / "STS22.yaml", "--output", tmp_path / "out",
                     "--no-speed", "--no-cache")  # fmt: skip
     assert code == 1, log
-    assert "STS22: the Hugging Face hub is unreachable (dataset mteb/sts22-crosslingual-sts@de9d86b)" in log
+    assert "STS22: dataset mteb/sts22-crosslingual-sts@de9d86b is not in the local cache and HF_HUB_OFFLINE" in log
     assert "loading" not in log  # no model is loaded for nothing
     assert not (tmp_path / "out" / "results").exists()
 

@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import pytest
 from embbench.encode.backends import BACKENDS, Backend
 from embbench.encode.cache import DiskCache, SegmentStore
 from embbench.results import load_results
+from embbench.run.state import STATE_FILE
 from tests.helpers import (
     MINILM,
     MINILM_ENTRY,
@@ -51,14 +53,23 @@ SUITE_OWN_CACHE = True  # conftest's suite: the reference run encodes every vect
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def spawn(s: Suite, output: Path, cache: Path, kill_at: str | None = None) -> subprocess.Popen:
+def spawn(
+    s: Suite,
+    output: Path,
+    cache: Path,
+    kill_at: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> subprocess.Popen:
     """`python -m embbench run` over the suite in a subprocess (stderr captured)."""
     env = {k: v for k, v in os.environ.items() if k != "EMBBENCH_TEST_KILL_AT"}
+    env.update(extra_env or {})
     # one thread each: two runs at once (or a busy CI box) do not oversubscribe the cores; the vectors are the same
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
     if kill_at:
         env["EMBBENCH_TEST_KILL_AT"] = kill_at
     argv = ["run", "--models", s.models, "--tasks", s.task_dir, "--output", output, "--cache-dir", cache, "--no-speed"]
+    argv += extra_args
     return subprocess.Popen(
         [sys.executable, "-m", "embbench", *map(str, argv)],
         cwd=s.root,
@@ -86,9 +97,11 @@ def error_lines(res: Result) -> list[str]:
 # ------------------------------------------------------------------------------------------- killed runs
 
 
-def kill_and_check(s: Suite, output: Path, cache: Path, kill_at: str, before: set[str]) -> tuple[str, set[str]]:
+def kill_and_check(
+    s: Suite, output: Path, cache: Path, kill_at: str, before: set[str], extra_env: dict[str, str] | None = None
+) -> tuple[str, set[str]]:
     """Run with a kill point; it must die by SIGKILL having lost only the task in progress."""
-    code, err = finish(spawn(s, output, cache, kill_at))
+    code, err = finish(spawn(s, output, cache, kill_at, extra_env))
     assert code == -signal.SIGKILL, (kill_at, code, err)
     began = started(err)
     assert began, err
@@ -150,6 +163,55 @@ def test_killed_runs_resume_to_identical_results(suite: Suite, tmp_path: Path) -
     for task in EVERY_TASK:
         assert_same_scores(got[task], want[task])
     assert sum(r["entries"] for r in DiskCache(cache).info()) > 0
+
+
+def test_a_kill_mid_encode_resumes_from_the_last_chunk(suite: Suite, tmp_path: Path) -> None:
+    """Chunks of 5 texts: a run killed before the 3rd chunk of the first task keeps the chunks it finished; the
+    re-run takes them from the cache (counted in the result) and its scores equal an uninterrupted run's with the
+    same chunks, bit for bit."""
+    chunks = {"EMBBENCH_CHUNK_TEXTS": "5"}
+    reference, ref_cache = tmp_path / "reference", tmp_path / "reference-cache"
+    code, err = finish(spawn(suite, reference, ref_cache, extra_env=chunks))
+    assert code == 0, err
+    output, cache = tmp_path / "reports", tmp_path / "cache"
+    current, have = kill_and_check(suite, output, cache, "encode:3", set(), chunks)
+    assert (current, have) == (EVERY_TASK[0], set())  # killed inside the first task
+    kept = sum(r["entries"] for r in DiskCache(cache).info())
+    want = results(reference)
+    first = want[current]["embedding"]
+    assert 0 < kept < first["encoded"], (kept, first)  # some chunks of the task, not all
+
+    code, err = finish(spawn(suite, output, cache, extra_env=chunks))  # one thread, as the reference
+    assert code == 0, err
+    got = results(output)
+    resumed = got[current]["embedding"]
+    assert resumed["from_cache"] == first["from_cache"] + kept  # the finished chunks came from the cache
+    assert resumed["encoded"] == first["encoded"] - kept
+    assert sorted(got) == sorted(want) == EVERY_TASK
+    for task in EVERY_TASK:
+        assert_same_scores(got[task], want[task])
+
+
+def test_an_interrupted_forced_run_resumes(suite: Suite, tmp_path: Path) -> None:
+    """`run --force` killed at its 3rd result write, then the same command again: the two results the forced run
+    wrote are kept (each named in the log), the other tasks computed; the run-state file is gone at the end."""
+    output, cache = tmp_path / "reports", tmp_path / "cache"
+    shutil.copytree(suite.output, output)  # results exist: --force recomputes them
+    before = {p: p.stat().st_mtime_ns for p in (output / "results" / MODEL).glob("*.json")}
+    code, err = finish(spawn(suite, output, cache, "result_write:3", extra_args=("--force",)))
+    assert code == -signal.SIGKILL, err
+    rewritten = sorted(p.stem for p, t in before.items() if p.stat().st_mtime_ns != t)
+    assert len(rewritten) == 2, rewritten
+    assert (output / STATE_FILE).is_file()
+    code, err = finish(spawn(suite, output, cache, extra_args=("--force",)))
+    assert code == 0, err
+    kept = sorted(re.findall(rf"{MODEL}/(\S+): kept from the interrupted run of this command", err))
+    assert kept == rewritten, err
+    assert f"{len(EVERY_TASK) - 2} written, 2 already present" in err, err
+    assert not (output / STATE_FILE).exists()
+    got, want = results(output), results(suite.output)
+    for task in EVERY_TASK:
+        assert_same_scores(got[task], want[task])
 
 
 # -------------------------------------------------------------------------------------------- concurrency

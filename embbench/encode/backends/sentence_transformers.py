@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import time
@@ -85,6 +86,21 @@ def resolve_location(spec: ModelSpec) -> tuple[Path, str, str | None]:
     return folder, f"hub:{ref}@{folder.name}", folder.name
 
 
+# sentence-transformers >= 6 renamed these keyword arguments (the old names still work, with a warning each run)
+_RENAMED = {
+    "tokenizer_kwargs": "processor_kwargs",
+    "model_args": "model_kwargs",
+    "tokenizer_args": "processor_kwargs",
+    "config_args": "config_kwargs",
+}
+
+
+def current_kwargs(fn: Any, **kwargs: Any) -> dict[str, Any]:
+    """kwargs under the names fn takes: the new name where the installed version has it (no deprecation warning)."""
+    params = inspect.signature(fn).parameters
+    return {(_RENAMED[k] if k in _RENAMED and _RENAMED[k] in params else k): v for k, v in kwargs.items()}
+
+
 def is_oom(exc: BaseException) -> bool:
     """A CUDA / MPS out-of-memory error (torch raises several types for it)."""
     name = type(exc).__name__
@@ -152,7 +168,11 @@ class SentenceTransformerEncoder:
         spec = self.spec
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        # transformers' "Loading weights" bar is noise in the run's own progress (the CLI draws its own)
+        transformers.utils.logging.disable_progress_bar()
 
         try:  # sentence-transformers >= 6
             from sentence_transformers.sentence_transformer import modules as models
@@ -161,8 +181,6 @@ class SentenceTransformerEncoder:
 
         model_kwargs = dict(spec.model_kwargs)
         if spec.dtype and spec.dtype != "float32":
-            import transformers
-
             key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
             model_kwargs[key] = spec.dtype if spec.dtype == "auto" else getattr(torch, spec.dtype)
         common: dict[str, Any] = {
@@ -171,19 +189,20 @@ class SentenceTransformerEncoder:
             "truncate_dim": spec.truncate_dim,
         }
         if self.has_st_config or not spec.pooling:
-            # `tokenizer_kwargs` is the current name (processor_kwargs in some releases): passed by keyword as
-            # sentence-transformers documents it, through a dict so mypy checks the rest of the call
-            kwargs: dict[str, Any] = {
-                "model_kwargs": model_kwargs or None,
-                "tokenizer_kwargs": spec.tokenizer_kwargs or None,
-            }
+            # sentence-transformers >= 6 calls it processor_kwargs (tokenizer_kwargs still works, with a warning)
+            kwargs: dict[str, Any] = current_kwargs(
+                SentenceTransformer, model_kwargs=model_kwargs or None, tokenizer_kwargs=spec.tokenizer_kwargs or None
+            )
             model = SentenceTransformer(str(self.folder), **kwargs, **common)
         else:
             word = models.Transformer(
                 str(self.folder),
-                model_args=model_kwargs,
-                tokenizer_args=spec.tokenizer_kwargs,
-                config_args={"trust_remote_code": spec.trust_remote_code},
+                **current_kwargs(
+                    models.Transformer,
+                    model_args=model_kwargs,
+                    tokenizer_args=spec.tokenizer_kwargs,
+                    config_args={"trust_remote_code": spec.trust_remote_code},
+                ),
             )
             mode = {"last": "lasttoken"}.get(spec.pooling, spec.pooling)
             dim = (getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension)()
