@@ -1,6 +1,7 @@
 """What to run: task files and models.yaml parsed into frozen, validated specs (tasks.py, models.py)."""
 
-from embbench.spec.models import ModelSpec, load_models
+from embbench.spec.models import ModelSpec, load_models, load_pipelines
+from embbench.spec.pipelines import PipelineSpec, RerankerSpec
 from embbench.spec.tasks import (
     CATEGORIES,
     HubSource,
@@ -19,10 +20,13 @@ __all__ = [
     "HubSource",
     "LocalSource",
     "ModelSpec",
+    "PipelineSpec",
+    "RerankerSpec",
     "TaskSpec",
     "find_suite",
     "find_task_files",
     "load_models",
+    "load_pipelines",
     "load_task",
     "load_tasks",
     "parse_hub",
