@@ -61,10 +61,10 @@ def reranked(cands: Mapping[str, Sequence[str]], scores: Mapping[str, Sequence[f
     return {q: dict(zip(docs, map(float, scores[q]), strict=True)) for q, docs in cands.items()}
 
 
-def score(qrels: Qrels, run: Run) -> tuple[dict[str, float], dict[str, Any]]:
+def score(qrels: Qrels, run: Run, keep: int = RUN_TOP_K) -> tuple[dict[str, float], dict[str, Any]]:
     """A fused or reranked run scored with the category's metrics: retrieval's pytrec_eval metrics, which are
-    also reranking's (MAP@1000, MRR as mteb's reranking protocol); queries the run lacks score 0."""
-    return score_run_items(qrels, {q: run.get(q, {}) for q in qrels})
+    also reranking's (MAP@1000, MRR as mteb's reranking protocol); per-query detail and the top `keep` as a run."""
+    return score_run_items(qrels, run, keep=keep)
 
 
 def _query_ids(runs: Sequence[Run]) -> list[str]:

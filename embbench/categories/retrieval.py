@@ -123,10 +123,10 @@ def top_run(run: Run, top_k: int = RUN_TOP_K) -> Run:
 
 
 def score_run_items(
-    qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES
+    qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES, keep: int = RUN_TOP_K
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """score_run plus per-query values of the usual main metrics (for intervals and paired tests), and under
-    "run" each query's top RUN_TOP_K documents and scores (the ranking later pipeline stages reuse)."""
+    "run" each query's top `keep` documents and scores (the ranking later pipeline stages reuse)."""
     import pytrec_eval
 
     ks = ",".join(map(str, k_values))
@@ -153,7 +153,7 @@ def score_run_items(
         for k in (10, 1000)
         if k in k_values
     }
-    return out, {"kind": "mean", "ids": qids, "by_metric": by_metric, "run": top_run(run)}
+    return out, {"kind": "mean", "ids": qids, "by_metric": by_metric, "run": top_run(run, keep)}
 
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:
