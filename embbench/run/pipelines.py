@@ -254,4 +254,3 @@ def pipeline_key(
         "data": data.fingerprint,
     }
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-

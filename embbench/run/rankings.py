@@ -39,7 +39,9 @@ def write_ranking(output: Path, model: str, task: str, run: Run) -> Path:
     try:
         atomic_write(path, lambda fh: fh.write(buf.getvalue()))
     except OSError as exc:
-        raise UserError(path, f"cannot write ({exc.strerror or exc})", fix="free disk space or make it writable") from None
+        raise UserError(
+            path, f"cannot write ({exc.strerror or exc})", fix="free disk space or make it writable"
+        ) from None
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,8 @@ from embbench.spec._yaml import check_name, typed, unknown_keys
 FUSIONS = ("rrf", "score")
 DTYPES = ("float32", "float16", "bfloat16", "auto")
 PIPELINE_KEYS = {"name", "hybrid", "fusion", "k", "weights", "first_stage", "reranker", "top_k", "optional"}
+# model names' characters plus '+' (as in "bm25+MiniLM"): still a safe file name everywhere ('>' is not, on Windows)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 RERANKER_KEYS = {"model", "revision", "device", "dtype", "batch_size", "max_length", "trust_remote_code"}
 
 
@@ -149,8 +152,8 @@ def parse_pipelines(raw: Any, path: Path, model_names: Sequence[str]) -> list[Pi
         if not isinstance(entry, dict):
             raise UserError(f"{path}[pipelines][{i}]", "each pipeline must be a mapping", fix="use 'name:' and stages")
         where = f"{path}: pipeline '{entry.get('name', f'#{i}')}'"
-        name = check_name(entry.get("name"), where)
-        if name in models or name in specs:
+        name = _check_name(entry.get("name"), where)
+        if name.casefold() in {n.casefold() for n in [*models, *specs]}:  # names become file names: case ignored
             raise UserError(where, f"name '{name}' is already used", field="name", fix="give the pipeline its own name")
         specs[name] = _pipeline({**entry, "name": name}, where, path)
     for spec in specs.values():
@@ -169,6 +172,13 @@ def parse_pipelines(raw: Any, path: Path, model_names: Sequence[str]) -> list[Pi
                     fix=f"use one of: {known}",
                 )
     return _ordered(specs, models, path)
+
+
+def _check_name(value: Any, where: str) -> str:
+    if isinstance(value, str) and NAME_RE.match(value):
+        return value
+    check_name(value, where)  # the model-name rule's messages (missing, unsafe characters)
+    raise UserError(where, f"'{value}' is not a safe name", field="name", fix="use letters, digits, '.', '_', '-', '+'")
 
 
 def _field(spec: PipelineSpec) -> str:
