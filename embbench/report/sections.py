@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from embbench.report import decision_sections
+from embbench.report.pipelines import pipelines_table
 from embbench.report.model import (
     NA,
     SPEED_COLUMNS,
@@ -25,7 +26,7 @@ TIDY_COLUMNS = ["model", "task", "category", "metric", "value", "ci_low", "ci_hi
 
 def tables(data: dict[str, Any]) -> list[Table]:
     """A decision table per use, Not evaluated, RAG view, Cost, Compression (report/decision_sections.py), Models,
-    Tasks, Summary, Per task, Speed and size, Truncation (when there are any), and the two CSV tables: "results"
+    Tasks, Summary, Per task, Speed and size, Truncation and Pipelines (when there are any), and the two CSV tables: "results"
     (tidy: a row per model and task) and "wide" (Summary's columns, then a score column per task)."""
     summary, per_task = summary_table(data), per_task_table(data)
     out = [*decision_sections.tables(data), models_table(data), tasks_table(data), summary, per_task]
@@ -33,6 +34,8 @@ def tables(data: dict[str, Any]) -> list[Table]:
         out.append(speed_table(data))
     if data["truncation"]:
         out.append(truncation_table(data))
+    if data.get("pipelines"):
+        out.append(pipelines_table(data))
     return [*out, results_table(data), wide_table(summary, per_task)]
 
 
