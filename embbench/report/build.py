@@ -9,9 +9,9 @@ from typing import Any
 
 from embbench.categories import LABELS
 from embbench.report import cost, decision, facts, rag, sections, stats
-from embbench.report.pipelines import pipeline_rows
 from embbench.report.board import Leaderboard, build
 from embbench.report.model import ALPHA, DECIMALS, NA, Report, rnd
+from embbench.report.pipelines import pipeline_rows
 from embbench.report.published import with_published  # ruMTEB reference rows "<model> (published)"
 from embbench.report.uses import DEFAULT_USES, Budget, Use
 from embbench.results import TaskResult, load_results
