@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,19 @@ def ranking_path(output: Path, model: str, task: str) -> Path:
     return output / "rankings" / model / f"{task}.jsonl.gz"
 
 
+Keep = Callable[[Run], Any]  # where the runner sends a model's ranking (write_ranking bound to output/model/task)
+
+
 def take_run(items: dict[str, Any] | None) -> Run | None:
     """Remove and return the run a retrieval or reranking evaluation left in its per-item detail (None: none)."""
     return None if not items else items.pop("run", None)
+
+
+def keep_ranking(items: dict[str, Any] | None, keep: Keep | None) -> None:
+    """Take the run out of an evaluation's per-item detail and hand it to keep (when there is one of each)."""
+    run = take_run(items)
+    if run is not None and keep is not None:
+        keep(run)
 
 
 def write_ranking(output: Path, model: str, task: str, run: Run) -> Path:
