@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from embbench._io import atomic_write
 from embbench.categories.retrieval import Run, ranked
@@ -47,8 +47,12 @@ def write_ranking(output: Path, model: str, task: str, run: Run) -> Path:
             line = {"query_id": qid, "doc_ids": [d for d, _ in best], "scores": [s for _, s in best]}
             gz.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
     path = ranking_path(output, model, task)
+
+    def write(fh: IO[bytes]) -> None:
+        fh.write(buf.getvalue())
+
     try:
-        atomic_write(path, lambda fh: fh.write(buf.getvalue()))
+        atomic_write(path, write)
     except OSError as exc:
         raise UserError(
             path, f"cannot write ({exc.strerror or exc})", fix="free disk space or make it writable"

@@ -74,7 +74,7 @@ def _positive_int(entry: dict[str, Any], key: str, where: str) -> None:
 
 def _reranker(raw: Any, where: str, path: Path) -> RerankerSpec:
     """`reranker:` as a hub id / folder string, or a mapping with `model` and the options a model has."""
-    entry = {"model": raw} if isinstance(raw, str) else raw
+    entry: dict[str, Any] = {"model": raw} if isinstance(raw, str) else raw
     typed(entry, dict, where, "reranker", "a hub id, a local folder, or a mapping with 'model'")
     unknown_keys(set(entry), RERANKER_KEYS, where, "the reranker")
     for key in ("model", "revision", "device", "dtype"):
