@@ -33,8 +33,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         PipelineSpec(name="bm25+dense", hybrid=("bm25", "dense")),
         PipelineSpec(name="dense+dense", hybrid=("dense", "dense")),
         PipelineSpec(name="scored", hybrid=("bm25", "dense"), fusion="score", weights=(0.3, 0.7)),
-        PipelineSpec(name="bm25-rr", first_stage="bm25", reranker=reranker, top_k=10),
-        PipelineSpec(name="hybrid-rr", first_stage="bm25+dense", reranker=reranker, top_k=10),
+        PipelineSpec(name="bm25-rr", first_stage="bm25", reranker=reranker, top_k=5),
+        PipelineSpec(name="hybrid-rr", first_stage="bm25+dense", reranker=reranker, top_k=5),
     ]
     tasks = [load_task(REPO / "tasks" / f"{t}.yaml") for t in TASKS]
     out, cache = root / "out", DiskCache(root / "cache")
@@ -115,9 +115,9 @@ def test_reranker_scores_are_finite_and_a_second_run_scores_nothing(world: dict[
         assert rec["applicable"] and math.isfinite(rec["main_score"])
         top = rankings(out, "bm25-rr", task)
         assert all(math.isfinite(s) for docs in top.values() for _, s in docs)
-        assert all(len(docs) <= 10 for docs in top.values())
-        first = {q: {d for d, _ in docs[:10]} for q, docs in rankings(out, "bm25", task).items()}
-        assert all({d for d, _ in docs} == first[q] for q, docs in top.items())  # the first stage's top 10
+        assert all(len(docs) <= 5 for docs in top.values())
+        first = {q: {d for d, _ in docs[:5]} for q, docs in rankings(out, "bm25", task).items()}
+        assert all({d for d, _ in docs} == first[q] for q, docs in top.items())  # the first stage's top 5
         assert rec["pipeline"]["scoring"]["scored"] > 0
         assert rec["model_info"]["reranker"]["model"].startswith("local:")
     again = run(
