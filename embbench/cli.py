@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from embbench.errors import UserError
+from embbench.run.executor import Executor, LocalExecutor
+from embbench.run.summary import ALL_TASKS, RunSummary, Sink, render, stderr_sink
 
 EPILOG = """examples:
   embbench run --models models.yaml                 # every model x every task in tasks/
@@ -27,10 +29,24 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="evaluate models on tasks and write results and leaderboards")
+    _add_run(sub.add_parser("run", help="evaluate models on tasks and write results and leaderboards"))
+    _add_speed(sub.add_parser("speed", help="only the speed probe: throughput, latency, memory -> <output>/speed/"))
+    _add_report(sub.add_parser("report", help="re-render the leaderboards from the result files"))
+    _add_diff(sub.add_parser("diff", help="score deltas and configuration changes between two output folders"))
+    cache = sub.add_parser("cache", help="inspect or clear the embedding cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--model", help="with clear: only the configurations used by this model name")
+    cache.add_argument("--cache-dir", type=Path, default=None)
+    ls = sub.add_parser("ls", help="list tasks")
+    ls.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
+    ls.add_argument("--suite", action="append", default=[], metavar="NAME", help="a task suite: tasks/NAME")
+    return p
+
+
+def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
     run.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
-    run.add_argument(  # --- task suites ---
+    run.add_argument(
         "--suite",
         action="append",
         default=[],
@@ -44,7 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     run.add_argument("--no-speed", action="store_true", help="skip the per-model speed probe (<output>/speed/)")
-    # --- --executor ray (embbench/distributed.py): begin ---
     run.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -64,14 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --executor ray: at most N workers per model (default: as many as the cluster fits)",
     )
-    # --- --executor ray: end ---
-    speed = sub.add_parser("speed", help="only the speed probe: throughput, latency, memory -> <output>/speed/")
+
+
+def _add_speed(speed: argparse.ArgumentParser) -> None:
     speed.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
     speed.add_argument("--output", type=Path, default=Path("reports"), help="output folder (default: reports)")
     speed.add_argument("--force", action="store_true", help="re-measure models that already have a speed file")
     speed.add_argument("--passages", type=int, default=None, help="passages timed (default: 128 on CPU, 256 on GPU)")
     speed.add_argument("--queries", type=int, default=None, help="single queries timed (default: 50 CPU, 100 GPU)")
-    rep = sub.add_parser("report", help="re-render the leaderboards from the result files")
+
+
+def _add_report(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("--output", type=Path, default=Path("reports"))
     rep.add_argument(
         "--resamples", type=int, default=1000, help="bootstrap resamples for intervals and tests (default: 1000)"
@@ -96,23 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--gpu-hour-usd", type=float, default=None, help="price of an hour of the probe's device: turns hours into USD"
     )
-    dif = sub.add_parser("diff", help="score deltas and configuration changes between two output folders")
+
+
+def _add_diff(dif: argparse.ArgumentParser) -> None:
     dif.add_argument("run_a", type=Path, metavar="RUN_A", help="output folder of the first run (e.g. reports)")
     dif.add_argument("run_b", type=Path, metavar="RUN_B", help="output folder of the second run")
     dif.add_argument("--json", type=Path, default=None, help="also write the diff as JSON to this file")
     dif.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the paired tests")
     dif.add_argument("--seed", type=int, default=0)
-    cache = sub.add_parser("cache", help="inspect or clear the embedding cache")
-    cache.add_argument("action", choices=["info", "clear"])
-    cache.add_argument("--model", help="with clear: only the configurations used by this model name")
-    cache.add_argument("--cache-dir", type=Path, default=None)
-    ls = sub.add_parser("ls", help="list tasks")
-    ls.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
-    ls.add_argument("--suite", action="append", default=[], metavar="NAME", help="a task suite: tasks/NAME")
-    return p
 
 
-# --- pre-flight writability check: begin ----------------------------------------------------------------------
 def check_writable(output: Path) -> None:
     """Fail before any model is loaded when the output folder cannot take files (read-only, not a folder, full)."""
     import tempfile
@@ -135,56 +146,67 @@ def check_writable(output: Path) -> None:
         ) from None
 
 
-# --- pre-flight writability check: end ------------------------------------------------------------------------
+def say(line: str) -> None:
+    """A line of the CLI's own (headers, the final summary) to stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from embbench.report.write import write_reports
-    from embbench.run.runner import run, stderr_log
-    from embbench.spec import load_models, load_tasks
+def progress_printer(by_model: bool) -> Sink:
+    """The run's progress events to stderr; with by_model, each line prefixed with its model (models that run
+    at once interleave their lines)."""
+    return lambda event: say(render(event, by_model))
 
-    models = load_models(args.models)
-    tasks = load_tasks(task_paths(args))
-    check_writable(args.output)
-    from embbench.data.documents.build import build_documents, notes  # your own documents: BEIR folders
 
-    tasks = build_documents(tasks, args.output, stderr_log)
-    stderr_log(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
-    from embbench.encode.cache import DiskCache
-
-    cache = None if args.no_cache else DiskCache(args.cache_dir)
-    # --- --executor ray: begin ---
+def make_executor(args: argparse.Namespace) -> Executor:
+    """LocalExecutor, or RayExecutor with --executor ray (its flags are refused without it)."""
     if args.executor != "ray" and (args.address is not None or args.workers is not None):
         raise UserError("--address/--workers", "only used with --executor ray", fix="add --executor ray")
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers", "must be a positive integer")
     if args.executor == "ray":
-        from embbench.run.ray import run_ray
+        from embbench.run.ray import RayExecutor  # imports Ray: only under --executor ray
 
-        summary = run_ray(
-            models,
-            tasks,
-            args.output,
-            force=args.force,
-            cache=cache,
-            speed=not args.no_speed,
-            address=args.address,
-            workers=args.workers,
+        return RayExecutor(args.address, args.workers)
+    return LocalExecutor()
+
+
+def report_failures(summary: RunSummary) -> None:
+    for u in summary.unavailable:
+        if not u.optional:  # optional ones were reported in their one progress line
+            say(f"FAILED: model '{u.model}': {u.reason}")
+    for f in summary.failed:
+        say(
+            f"FAILED: model '{f.model}': {f.reason}"
+            if f.task == ALL_TASKS
+            else f"FAILED: {f.model} / {f.task}: {f.reason}"
         )
-    else:
-        summary = run(models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed)
-    # --- --executor ray: end ---
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from embbench.data.documents.build import build_documents, notes  # your own documents: BEIR folders
+    from embbench.encode.cache import DiskCache
+    from embbench.report.write import write_reports
+    from embbench.run.runner import run
+    from embbench.spec import load_models, load_tasks
+
+    models = load_models(args.models)
+    tasks = load_tasks(task_paths(args))
+    check_writable(args.output)
+    tasks = build_documents(tasks, args.output, say)
+    say(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
+    cache = None if args.no_cache else DiskCache(args.cache_dir)
+    executor = make_executor(args)
+    sink = progress_printer(by_model=args.executor == "ray" and len(models) > 1)
+    summary = run(
+        models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed, log=sink, executor=executor
+    )
     if (args.output / "results").is_dir():
         paths = write_reports(args.output, generated_by="embbench run")
-        stderr_log("leaderboards: " + ", ".join(map(str, paths)))
-    for model, reason, optional in summary.unavailable:
-        if not optional:  # optional ones were reported in their one progress line
-            stderr_log(f"FAILED: model '{model}': {reason}")
-    for model, task, reason, _ in summary.failed:
-        stderr_log(f"FAILED: model '{model}': {reason}" if task == "*" else f"FAILED: {model} / {task}: {reason}")
+        say("leaderboards: " + ", ".join(map(str, paths)))
+    report_failures(summary)
     for line in notes(tasks):  # your own documents: unmatched questions, files skipped
-        stderr_log(line)
-    stderr_log(
+        say(line)
+    say(
         f"done: {len(summary.written)} written, {len(summary.skipped)} already present, "
         f"{len(summary.failed)} failed, {len(summary.unavailable)} model(s) unavailable"
         + (f", {len(summary.unavailable_tasks)} task(s) unavailable" if summary.unavailable_tasks else "")
@@ -193,22 +215,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from embbench.run.runner import stderr_log
+    from embbench.run.probes import run_speed
     from embbench.spec import load_models
-    from embbench.speed.probe import run_speed
 
     for flag in ("passages", "queries"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag}", "must be a positive integer")
     models = load_models(args.models)
-    stderr_log(f"embbench speed: {len(models)} model(s) -> {args.output / 'speed'}")
-    summary = run_speed(models, args.output, force=args.force, n_passages=args.passages, n_queries=args.queries)
-    for model, reason, optional in summary.unavailable:
-        if not optional:  # optional ones were reported in their one progress line
-            stderr_log(f"FAILED: model '{model}': {reason}")
-    for model, _, reason, _ in summary.failed:
-        stderr_log(f"FAILED: {model}: {reason}")
-    stderr_log(f"done: {len(summary.speed)} speed file(s) written, {len(summary.skipped)} already present")
+    say(f"embbench speed: {len(models)} model(s) -> {args.output / 'speed'}")
+    summary = run_speed(
+        models, args.output, force=args.force, n_passages=args.passages, n_queries=args.queries, log=stderr_sink
+    )
+    for u in summary.unavailable:
+        if not u.optional:  # optional ones were reported in their one progress line
+            say(f"FAILED: model '{u.model}': {u.reason}")
+    for f in summary.failed:
+        say(f"FAILED: {f.model}: {f.reason}")
+    say(f"done: {len(summary.speed)} speed file(s) written, {len(summary.skipped)} already present")
     return summary.exit_code
 
 

@@ -67,16 +67,24 @@ class TaskResult:
     REQUIRED = ("model", "task", "category", "main_metric", "main_score")
 
     def to_json(self) -> dict[str, Any]:
-        """The file's JSON object: schema first, then the fields in declaration order, None and False left out."""
+        """The file's JSON object: schema first, then the fields in declaration order; None and False are left out
+        except for the keys every file of its kind has (_always_written)."""
         out: dict[str, Any] = {"schema": self.schema}
+        kept = self._always_written()
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name == "schema" or (f.name not in self.REQUIRED and (v is None or v is False)):
+            if f.name == "schema" or (f.name not in kept and (v is None or v is False)):
                 continue
             out[f.name] = v
-        if not self.published:
-            out["items"] = self.items  # written even when None, as every result file has it
         return out
+
+    def _always_written(self) -> tuple[str, ...]:
+        """Keys a file has even when None or False, in their place: every computed result says whether it
+        applies and has its items (null: no per-item detail), and an encoder's result (one with embedding counts)
+        has its truncation figures (null without a token counter)."""
+        if self.published:
+            return self.REQUIRED
+        return (*self.REQUIRED, "applicable", "items", *(("truncation",) if self.embedding is not None else ()))
 
     @classmethod
     def from_json(cls, raw: Any, where: Path | str) -> TaskResult:

@@ -35,13 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     from embbench.encode.backends import load_encoder
     from embbench.spec import ModelSpec
     from embbench.speed import probe as speed
+    from embbench.speed import sample
 
     spec = ModelSpec(name="spread", model=args.model, batch_size=args.batch_size, device=args.device, dtype=args.dtype)
     encoder = load_encoder(spec)
     speed.ensure_loaded(encoder)
     default_p, default_q = speed.default_sizes(encoder)
-    passages = speed.sample_passages(args.passages or default_p)
-    queries = speed.sample_queries(args.queries or default_q)
+    passages = sample.sample_passages(args.passages or default_p)
+    queries = sample.sample_queries(args.queries or default_q)
     prompts = encoder.builtin_prompts()
     from embbench.spec.prompts import resolve_prompt
 

@@ -102,7 +102,7 @@ def overhead(workers: int, chunk: int, n_chunks: int, max_seq_length: int) -> di
     import numpy as np
     import ray
 
-    from embbench.run.ray import EncoderActor
+    from embbench.run.ray_pool import EncoderActor
     from embbench.spec import ModelSpec
 
     t0 = time.perf_counter()
@@ -110,18 +110,19 @@ def overhead(workers: int, chunk: int, n_chunks: int, max_seq_length: int) -> di
     started = time.perf_counter() - t0
 
     class Noop:
-        def encode(self, texts: list[str], prompt: str, batch_size: int | None) -> tuple[np.ndarray, int]:
+        def encode(self, texts: list[str], prompt: str, batches: list[int] | None) -> tuple[np.ndarray, int]:
             return np.zeros((len(texts), 384), dtype=np.float32), os.getpid()
 
     texts = [("пример текста для оценки накладных расходов " * 10)[:400] + str(i) for i in range(chunk)]
+    sizes = [min(32, chunk - s) for s in range(0, chunk, 32)]  # batches of 32, as a local encode() forms them
     noop = ray.remote(Noop).options(num_cpus=1).remote()
     ray.get(noop.encode.remote(texts[:1], "", None))  # started
     t0 = time.perf_counter()
     for _ in range(n_chunks):
-        ray.get(noop.encode.remote(texts, "", 32))
+        ray.get(noop.encode.remote(texts, "", sizes))
     sequential = (time.perf_counter() - t0) / n_chunks
     t0 = time.perf_counter()
-    ray.get([noop.encode.remote(texts, "", 32) for _ in range(n_chunks)])
+    ray.get([noop.encode.remote(texts, "", sizes) for _ in range(n_chunks)])
     pipelined = (time.perf_counter() - t0) / n_chunks
     actor = (
         ray.remote(EncoderActor)
@@ -129,9 +130,9 @@ def overhead(workers: int, chunk: int, n_chunks: int, max_seq_length: int) -> di
         .remote(ModelSpec(name="minilm", model=MINILM, device="cpu", max_seq_length=max_seq_length))
     )
     ray.get(actor.load.remote())
-    ray.get(actor.encode.remote(texts[:32], "", 32))  # warm-up
+    ray.get(actor.encode.remote(texts[:32], "", [32]))  # warm-up
     t0 = time.perf_counter()
-    ray.get(actor.encode.remote(texts, "", 32))
+    ray.get(actor.encode.remote(texts, "", sizes))
     encode = time.perf_counter() - t0
     ray.shutdown()
     return {"cluster_start_s": started, "sequential_s": sequential, "pipelined_s": pipelined, "encode_s": encode}

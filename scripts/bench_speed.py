@@ -40,27 +40,29 @@ class Recorder:
 
 
 def run_embbench(tasks, spec, cache_dir: Path, out: Path, recorder: bool = False):
+    from contextlib import contextmanager
+
     from embbench.encode.backends import load_encoder
     from embbench.encode.cache import DiskCache
     from embbench.run import runner
+    from embbench.run.executor import LocalExecutor
 
     made = {}
-    real_load = runner.load_encoder
 
-    def load(s):
-        enc = load_encoder(s)
-        if recorder:
-            enc = Recorder(enc)
-        made["enc"] = enc
-        return enc
+    class Recording(LocalExecutor):
+        """Local, keeping the encoder (wrapped in a Recorder when asked) for the caller."""
 
-    runner.load_encoder = load
-    try:
-        t0 = time.perf_counter()
-        runner.run([spec], tasks, out, force=True, cache=DiskCache(cache_dir), log=lambda m: None)
-        wall = time.perf_counter() - t0
-    finally:
-        runner.load_encoder = real_load
+        @contextmanager
+        def encoder(self, s, sink):
+            enc = load_encoder(s)
+            if recorder:
+                enc = Recorder(enc)
+            made["enc"] = enc
+            yield enc
+
+    t0 = time.perf_counter()
+    runner.run([spec], tasks, out, force=True, cache=DiskCache(cache_dir), log=lambda m: None, executor=Recording())
+    wall = time.perf_counter() - t0
     import json
 
     records = [json.loads(p.read_text()) for p in (out / "results" / spec.name).glob("*.json")]

@@ -42,9 +42,9 @@ def test_each_architecture_runs_a_task(arch: str, texts: list[str], sts_task: Ta
     vecs = encoder.encode(["Привет, мир", "Москва — столица России"], "")
     assert vecs.shape == (2, 32) and vecs.dtype == np.float32 and np.isfinite(vecs).all()
     record = evaluate_task(sts_task, load_data([sts_task])["sts40"], Embedder(encoder, None, None, name=arch))
-    assert record["main_metric"] == "cosine_spearman"
-    assert -1.0 <= record["main_score"] <= 1.0
-    assert record["model_info"]["model"].startswith("local:")
+    assert record.main_metric == "cosine_spearman"
+    assert record.main_score is not None and -1.0 <= record.main_score <= 1.0
+    assert record.model_info["model"].startswith("local:")
 
 
 def test_pooling_option_for_plain_checkpoints(texts: list[str], tmp_path: Path) -> None:

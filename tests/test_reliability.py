@@ -27,7 +27,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import numpy as np
 import pytest
 
-from embbench.encode.backends import BACKENDS
+from embbench.encode.backends import BACKENDS, Backend
 from embbench.encode.cache import DiskCache, SegmentStore
 from embbench.results import load_results
 from tests.test_cli import (
@@ -385,7 +385,7 @@ class FakeEncoder:
 
 @pytest.fixture
 def fake_backend(monkeypatch: pytest.MonkeyPatch) -> type[FakeEncoder]:
-    monkeypatch.setitem(BACKENDS, "test-fake", f"{__name__}:FakeEncoder")
+    monkeypatch.setitem(BACKENDS, "test-fake", Backend(f"{__name__}:FakeEncoder"))
     FakeEncoder.SEEN = []
     return FakeEncoder
 

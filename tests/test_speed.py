@@ -18,6 +18,7 @@ from embbench.encode.embedder import Embedder
 from embbench.run.runner import run
 from embbench.spec import ModelSpec, TaskSpec, load_task
 from embbench.speed import probe as speed
+from embbench.speed import sample
 
 from .conftest import TASKS, minilm_path
 from .fakes import KeywordEncoder
@@ -38,17 +39,17 @@ def encoder() -> SentenceTransformerEncoder:
 
 
 def test_sample_is_real_rag_length_and_deterministic() -> None:
-    passages = speed.sample_passages(40)
-    assert passages == speed.sample_passages(40)
+    passages = sample.sample_passages(40)
+    assert passages == sample.sample_passages(40)
     assert len(set(passages)) == 40
     assert all(400 <= len(p) <= 1500 for p in passages)
-    assert speed.sample_passages(10) == passages[:10]  # a smaller sample is a prefix of a larger one
-    queries = speed.sample_queries(20)
-    assert queries == speed.sample_queries(20) and len(set(queries)) == 20
+    assert sample.sample_passages(10) == passages[:10]  # a smaller sample is a prefix of a larger one
+    queries = sample.sample_queries(20)
+    assert queries == sample.sample_queries(20) and len(set(queries)) == 20
 
 
 def test_probe_returns_every_key_with_sane_values(encoder: SentenceTransformerEncoder, tmp_path: Path) -> None:
-    passages, queries = speed.sample_passages(4), speed.sample_queries(3)
+    passages, queries = sample.sample_passages(4), sample.sample_queries(3)
     rec = speed.measure(encoder, "minilm", tmp_path, batch_size=2, n_passages=4, n_queries=3, warmup=1)
     assert tuple(rec) == speed.KEYS
     assert rec["model"] == "minilm" and rec["batch_size"] == 2
@@ -74,7 +75,7 @@ def test_probe_returns_every_key_with_sane_values(encoder: SentenceTransformerEn
     assert saved == rec and list(saved) == list(speed.KEYS)
     assert set(saved["hardware"]) == HARDWARE_KEYS and set(saved["sample"]) == SAMPLE_KEYS
     assert not list(path.parent.glob(".*.tmp"))
-    assert queries == speed.sample_queries(3)
+    assert queries == sample.sample_queries(3)
 
 
 def tiny_sts_task(root: Path) -> TaskSpec:

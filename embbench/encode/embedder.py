@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from embbench._faults import hit as _fault_point
-from embbench.encode.backends import Encoder
+from embbench.encode.backends import Encoder, TokenCounter
 from embbench.encode.cache import DiskCache
 from embbench.spec.prompts import Role, resolve_prompt
 
@@ -94,7 +94,8 @@ class Embedder:
         # truncation accounting (see count): token counts by text key, shared by the run's tasks
         self.token_counts: dict[bytes, int] = {}
         self.count_seconds = 0.0
-        self.counting = callable(getattr(encoder, "count_tokens", None))
+        self.counter = encoder if isinstance(encoder, TokenCounter) else None
+        self.counting = self.counter is not None
 
     def for_task(self, task_name: str, category: str) -> TaskEmbed:
         """The embed(texts, role) callable handed to a category for one task."""
@@ -137,7 +138,7 @@ class Embedder:
         counted also when the vectors come from the cache, each (prompt, text) once per run. A failure here only
         switches the accounting off: it never fails an evaluation.
         """
-        if not self.counting:
+        if not self.counting or self.counter is None:
             return
         t0 = time.perf_counter()
         new: dict[bytes, str] = {}
@@ -148,7 +149,7 @@ class Embedder:
         todo = [k for k in new if k not in self.token_counts]
         if todo:
             try:
-                counts = self.encoder.count_tokens([new[k] for k in todo], prompt)  # type: ignore[attr-defined]
+                counts = self.counter.count_tokens([new[k] for k in todo], prompt)
             except Exception as exc:
                 self.log(f"token counting failed ({type(exc).__name__}: {exc}); no truncation figures")
                 self.counting = False
@@ -160,10 +161,9 @@ class Embedder:
 
     def truncation(self, tally: dict[bytes, tuple[int, int]]) -> dict[str, Any] | None:
         """{max_tokens, share_truncated, tokens_per_1000_chars, texts} of a task's tally; None without counts."""
-        if not self.counting or not tally:
+        if not self.counting or self.counter is None or not tally:
             return None
-        max_tokens = getattr(self.encoder, "max_tokens", None)
-        max_tokens = max_tokens() if callable(max_tokens) else max_tokens
+        max_tokens = self.counter.max_tokens
         tokens = np.fromiter((n for n, _ in tally.values()), dtype=np.int64, count=len(tally))
         chars = sum(c for _, c in tally.values())
         return {

@@ -17,26 +17,26 @@ Speed compares models on one machine only; `scripts/bench_probe_spread.py` shows
 
 from __future__ import annotations
 
-import hashlib
 import os
 import statistics
 import sys
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embbench.data.files import find_split_file, read_records
-from embbench.errors import UserError
+from embbench.encode.backends import BACKENDS, Encoder, LoadTimed, ParamCounter, TokenCounter
 from embbench.results import write_json_atomic
+from embbench.spec import ModelSpec
+from embbench.spec.prompts import resolve_prompt
 from embbench.speed import hardware
+from embbench.speed.memory import PeakRSS
+from embbench.speed.sample import sample_passages, sample_queries
 
-PASSAGE_CHARS = (400, 1500)  # RAG chunk lengths kept for the throughput sample
 CPU_SIZES = (128, 50)  # (passages, queries) on CPU: the probe stays short on a laptop
 GPU_SIZES = (256, 100)
 WARMUP = 2  # warm-up batches of passages, and 5x as many single queries, before timing (probe's default)
@@ -66,122 +66,15 @@ def speed_path(output: Path, model: str) -> Path:
     return output / "speed" / f"{model}.json"
 
 
-# --- the fixed sample -------------------------------------------------------------------------------------------
+def wants_probe(spec: ModelSpec, output: Path, force: bool) -> bool:
+    """A model gets a probe unless its speed file exists (without force) or its backend is a ranker (BM25)."""
+    if not force and speed_path(output, spec.name).is_file():
+        return False
+    entry = BACKENDS.get(spec.backend)
+    return entry is None or entry.kind == "encoder"  # an unknown backend: loading it reports the mistake
 
 
-def builtin_data_dir() -> Path:
-    """tasks/data of the embbench checkout (next to the package), else ./tasks/data."""
-    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
-        data = root / "tasks" / "data"
-        if (data / "retrieval" / "tydiqa_goldp_ru" / "queries.jsonl").is_file():
-            return data
-    raise UserError(
-        "tasks/data",
-        "the speed probe's built-in texts (tasks/data/retrieval/tydiqa_goldp_ru) are not found",
-        fix="run from the embbench checkout, or skip the probe with --no-speed",
-    )
-
-
-def _by_hash(texts: Sequence[str]) -> list[str]:
-    """Distinct texts in a fixed pseudo-random order (sha256 of the text): a sample independent of file order."""
-    return sorted(set(texts), key=lambda t: hashlib.sha256(t.encode()).hexdigest())
-
-
-def sample_passages(n: int, data_dir: Path | None = None, chars: tuple[int, int] = PASSAGE_CHARS) -> list[str]:
-    """n distinct real passages of chars[0]..chars[1] characters (tydiqa corpus + xquad positives), deterministic."""
-    data = data_dir or builtin_data_dir()
-    tydiqa = data / "retrieval" / "tydiqa_goldp_ru"
-    pool = [r["text"] for r in read_records(find_split_file(tydiqa, "corpus"))]
-    xquad = data / "reranking" / "xquad_ru"
-    if xquad.is_dir():
-        pool += [p for r in read_records(find_split_file(xquad, "test")) for p in r["positive"]]
-    chosen = [t for t in _by_hash(pool) if chars[0] <= len(t) <= chars[1]][:n]
-    if len(chosen) < n:
-        raise UserError(
-            "speed probe", f"only {len(chosen)} built-in passages of {chars[0]}-{chars[1]} chars, {n} asked"
-        )
-    return chosen
-
-
-def sample_queries(n: int, data_dir: Path | None = None) -> list[str]:
-    """n distinct real questions (tydiqa_goldp_ru queries), deterministic."""
-    data = data_dir or builtin_data_dir()
-    queries = read_records(find_split_file(data / "retrieval" / "tydiqa_goldp_ru", "queries"))
-    chosen = _by_hash([r["text"] for r in queries])[:n]
-    if len(chosen) < n:
-        raise UserError("speed probe", f"only {len(chosen)} built-in queries, {n} asked")
-    return chosen
-
-
-# --- measurements -----------------------------------------------------------------------------------------------
-
-
-class PeakRSS:
-    """Peak resident memory of this process between __enter__ and __exit__, in bytes.
-
-    On Linux the kernel's high-water mark (VmHWM) is reset through /proc/self/clear_refs, which is exact and costs
-    nothing; elsewhere a thread samples the RSS every 5 ms (psutil, else /proc/self/statm); failing both, the
-    lifetime peak from getrusage (an upper bound) is reported.
-    """
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._hwm = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> PeakRSS:
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-            self._hwm = _vm_hwm() is not None
-        except OSError:
-            self._hwm = False
-        if not self._hwm and _current_rss() is not None:
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, _current_rss() or 0)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-        now = _current_rss() or 0
-        if self._hwm:
-            self.peak = max(_vm_hwm() or 0, now)
-        elif self._thread is not None:
-            self.peak = max(self.peak, now)
-        else:
-            import resource
-
-            kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            self.peak = kb if sys.platform == "darwin" else kb * 1024
-
-
-def _vm_hwm() -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _current_rss() -> int | None:
-    try:
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
-    except ImportError:
-        pass
-    try:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
+# --- the encoder's device, size and load ------------------------------------------------------------------------
 
 
 def _torch_module(encoder: Any) -> Any:
@@ -195,9 +88,8 @@ def _torch_module(encoder: Any) -> Any:
 
 def n_params(encoder: Any) -> int | None:
     """Parameter count: encoder.n_params if it gives one, else the torch model's, else None (static vectors...)."""
-    given = getattr(encoder, "n_params", None)
-    if given is not None:
-        return int(given() if callable(given) else given)
+    if isinstance(encoder, ParamCounter):
+        return int(encoder.n_params())
     module = _torch_module(encoder)
     return None if module is None else int(sum(p.numel() for p in module.parameters()))
 
@@ -254,8 +146,59 @@ def _ms_percentile(seconds: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1000.0, q))
 
 
+# --- the probe ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timings:
+    """What one probe pass measured."""
+
+    encode_seconds: float
+    latencies: list[float]
+    dim: int
+    peak_rss: int
+
+
+def _timed_pass(
+    encoder: Encoder,
+    batches: list[list[str]],
+    queries: Sequence[str],
+    warmup: int,
+    passage_prompt: str,
+    query_prompt: str,
+) -> Timings:
+    """Warm up, then time the passages batch by batch and each query alone, under PeakRSS."""
+    with PeakRSS() as rss:
+        for i in range(max(warmup, 1)):  # at least one call: the model loads before anything is timed
+            encoder.encode(batches[i % len(batches)], passage_prompt)
+        for i in range(5 * warmup):
+            encoder.encode([queries[i % len(queries)]], query_prompt)
+        t0 = time.perf_counter()
+        dim = 0
+        for batch in batches:
+            vecs = np.asarray(encoder.encode(batch, passage_prompt))
+            dim = int(vecs.shape[1])
+        encode_seconds = time.perf_counter() - t0
+        latencies = []
+        for q in queries:
+            t = time.perf_counter()
+            encoder.encode([q], query_prompt)
+            latencies.append(time.perf_counter() - t)
+    return Timings(encode_seconds, latencies, dim, rss.peak)
+
+
+def _tokens_seen(encoder: Encoder, passages: Sequence[str], prompt: str) -> int | None:
+    """Tokens the model sees of the passages: min(token count, max_tokens) each; None without a counter."""
+    if not isinstance(encoder, TokenCounter):
+        return None
+    counts = np.asarray(encoder.count_tokens(list(passages), prompt))
+    max_tokens = encoder.max_tokens
+    seen = np.minimum(counts, max_tokens) if max_tokens else counts
+    return int(seen.sum())
+
+
 def probe(
-    encoder: Any,
+    encoder: Encoder,
     *,
     batch_size: int,
     passages: Sequence[str],
@@ -279,47 +222,26 @@ def probe(
     torch = sys.modules.get("torch")  # not imported yet: nothing is on a GPU, no peak to reset
     if torch is not None and torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    with PeakRSS() as rss:
-        for i in range(max(warmup, 1)):  # at least one call: the model loads before anything is timed
-            encoder.encode(batches[i % len(batches)], passage_prompt)
-        for i in range(5 * warmup):
-            encoder.encode([queries[i % len(queries)]], query_prompt)
-        t0 = time.perf_counter()
-        dim = None
-        for batch in batches:
-            vecs = np.asarray(encoder.encode(batch, passage_prompt))
-            dim = int(vecs.shape[1])
-        encode_seconds = time.perf_counter() - t0
-        latencies = []
-        for q in queries:
-            t = time.perf_counter()
-            encoder.encode([q], query_prompt)
-            latencies.append(time.perf_counter() - t)
+    t = _timed_pass(encoder, batches, queries, warmup, passage_prompt, query_prompt)
     device, dtype = device_dtype(encoder)
     peak_gpu = None
     if _on_cuda(device):
         peak_gpu = round(sys.modules["torch"].cuda.max_memory_allocated() / 2**20, 1)
-    tokens = None
-    max_tokens = _max_tokens(encoder)
-    if hasattr(encoder, "count_tokens"):
-        counts = np.asarray(encoder.count_tokens(list(passages), passage_prompt))
-        seen = np.minimum(counts, max_tokens) if max_tokens else counts
-        tokens = int(seen.sum())
-    load = getattr(encoder, "load_seconds", None)
-    assert dim is not None
+    tokens = _tokens_seen(encoder, passages, passage_prompt)
+    load = encoder.load_seconds if isinstance(encoder, LoadTimed) else None
     return {
         "model": name,
-        "throughput_texts_per_s": round(len(passages) / encode_seconds, 3),
-        "throughput_tokens_per_s": None if tokens is None else round(tokens / encode_seconds, 1),
+        "throughput_texts_per_s": round(len(passages) / t.encode_seconds, 3),
+        "throughput_tokens_per_s": None if tokens is None else round(tokens / t.encode_seconds, 1),
         "batch_size": batch_size,
-        "latency_ms_p50": round(_ms_percentile(latencies, 50), 3),
-        "latency_ms_p95": round(_ms_percentile(latencies, 95), 3),
-        "peak_rss_mb": round(rss.peak / 2**20, 1),
+        "latency_ms_p50": round(_ms_percentile(t.latencies, 50), 3),
+        "latency_ms_p95": round(_ms_percentile(t.latencies, 95), 3),
+        "peak_rss_mb": round(t.peak_rss / 2**20, 1),
         "peak_gpu_mb": peak_gpu,
         "load_seconds": None if load is None else round(float(load), 3),
         "n_params": n_params(encoder),
-        "dim": dim,
-        "index_bytes_per_1m": dim * 4 * 1_000_000,
+        "dim": t.dim,
+        "index_bytes_per_1m": t.dim * 4 * 1_000_000,
         "hardware": hardware.fingerprint(device, dtype),
         "sample": {
             "n_passages": len(passages),
@@ -331,25 +253,13 @@ def probe(
     }
 
 
-def _max_tokens(encoder: Any) -> int | None:
-    value = getattr(encoder, "max_tokens", None)
-    value = value() if callable(value) else value
-    return int(value) if value else None
-
-
-# --- per model: what the runner and `embbench speed` call -------------------------------------------------------
-
-
-def can_encode(backend_target: str) -> bool:
-    """Whether a backend class ("module:Class") has encode(): rankers such as BM25 have no speed to probe."""
-    module, cls = backend_target.split(":")
-    return callable(getattr(getattr(import_module(module), cls), "encode", None))
+# --- one model, with the built-in sample ----------------------------------------------------------------------
 
 
 def measure(
-    encoder: Any,
+    encoder: Encoder,
     name: str,
-    output: Path,
+    output: Path | None,
     *,
     batch_size: int,
     prompts: Mapping[str, str] | None = None,
@@ -357,9 +267,9 @@ def measure(
     n_queries: int | None = None,
     data_dir: Path | None = None,
     warmup: int | None = None,
-    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Probe one model with the built-in sample (sizes by device unless given) and write its speed file.
+    """Probe one model with the built-in sample (sizes by device unless given); write its speed file under
+    output (None: only return the record).
 
     The model is loaded first (the device decides the sizes), so the memory peaks are those of inference with the
     model resident, not of loading it; `load_seconds` reports the load.
@@ -367,19 +277,13 @@ def measure(
     The passages get the model's retrieval document prompt and the queries its query prompt (as in a RAG index and
     at query time), resolved from `prompts` (models.yaml) or the model's own saved prompts.
     """
-    from embbench.spec.prompts import resolve_prompt
-
     ensure_loaded(encoder)
-    busy = busy_warning()
-    if busy and log:
-        log(busy)
     default_p, default_q = default_sizes(encoder)
     if warmup is None:
         warmup = default_warmup(encoder)
     passages = sample_passages(n_passages or default_p, data_dir)
     queries = sample_queries(n_queries or default_q, data_dir)
     table = dict(prompts) if prompts is not None else encoder.builtin_prompts()
-    t0 = time.perf_counter()
     record = probe(
         encoder,
         batch_size=batch_size,
@@ -390,107 +294,37 @@ def measure(
         query_prompt=resolve_prompt(table, "speed", "retrieval", "query") or "",
         name=name,
     )
-    write_json_atomic(speed_path(output, name), record)
-    if log:
-        log(
-            f"speed: {record['throughput_texts_per_s']:.1f} passages/s at batch {batch_size}, "
-            f"query p50 {record['latency_ms_p50']:.1f} ms / p95 {record['latency_ms_p95']:.1f} ms, "
-            f"peak RSS {record['peak_rss_mb']:.0f} MB ({time.perf_counter() - t0:.1f}s)"
-        )
+    if output is not None:
+        write_json_atomic(speed_path(output, name), record)
     return record
 
 
-def wants_probe(spec: Any, output: Path, force: bool) -> bool:
-    """A model gets a probe unless its speed file exists (without force) or its backend cannot encode (BM25)."""
-    if not force and speed_path(output, spec.name).is_file():
-        return False
-    from embbench.encode.backends import BACKENDS
+@dataclass(frozen=True)
+class ProbeResult:
+    """A model's speed record and the lines that describe the probe (a busy machine, the figures)."""
 
-    target = BACKENDS.get(spec.backend)
-    if target is None:
-        return True  # an unknown backend: loading it reports the mistake
-    try:
-        return can_encode(target)
-    except Exception:  # a missing extra...: loading the model reports it
-        return True
+    record: dict[str, Any]
+    notes: tuple[str, ...]
 
 
-def probe_model(
-    spec: Any,
-    encoder: Any,
-    output: Path,
-    summary: Any,
-    log: Callable[[str], None],
-    n_passages: int | None = None,
-    n_queries: int | None = None,
-) -> None:
-    """Probe one loaded model and write its speed file; a failure is recorded as task 'speed', never raised."""
-    from embbench.errors import ModelLoadError
-
-    if not callable(getattr(encoder, "encode", None)):
-        return
-    try:
-        measure(
-            encoder,
-            spec.name,
-            output,
-            batch_size=spec.batch_size,
-            prompts=spec.prompts,
-            n_passages=n_passages,
-            n_queries=n_queries,
-            log=lambda m: log(f"    {m}"),
-        )
-    except UserError as exc:  # no built-in sample next to this installation
-        log(f"    speed probe skipped: {exc}")
-        return
-    except ModelLoadError as exc:
-        log(f"    speed probe FAILED: {exc}")
-        summary.failed.append((spec.name, "speed", str(exc), False))
-        return
-    except Exception as exc:  # out of memory, a backend error...
-        log(f"    speed probe FAILED: {type(exc).__name__}: {exc}")
-        summary.failed.append((spec.name, "speed", f"{type(exc).__name__}: {exc}", False))
-        return
-    summary.speed.append(spec.name)
-
-
-def run_speed(
-    models: Sequence[Any],
-    output: Path,
-    *,
-    force: bool = False,
-    log: Callable[[str], None] | None = None,
-    n_passages: int | None = None,
-    n_queries: int | None = None,
-) -> Any:
-    """`embbench speed`: the probe alone for every model (no tasks, no cache); returns a runner.RunSummary."""
-    from embbench.encode.backends import load_encoder
-    from embbench.errors import ModelUnavailable
-    from embbench.run.runner import RunSummary, stderr_log
-
-    log = log or stderr_log
-    summary = RunSummary()
-    for mi, spec in enumerate(models, 1):
-        if not wants_probe(spec, output, force):
-            exists = speed_path(output, spec.name).is_file()
-            log(f"[{mi}/{len(models)}] {spec.name}: " + ("speed file exists (use --force)" if exists else "no encoder"))
-            if exists:
-                summary.skipped.append((spec.name, "speed"))
-            continue
-        log(f"[{mi}/{len(models)}] {spec.name}: loading {spec.model}")
-        try:
-            encoder = load_encoder(spec)
-        except ModelUnavailable as exc:
-            log(f"  {spec.name}: {'skipped (optional)' if spec.optional else 'FAILED'}: {exc}")
-            summary.unavailable.append((spec.name, str(exc), spec.optional))
-            continue
-        except UserError as exc:
-            log(f"  {spec.name}: FAILED: {exc}")
-            summary.failed.append((spec.name, "speed", str(exc), True))
-            continue
-        except Exception as exc:
-            log(f"  {spec.name}: FAILED to load: {type(exc).__name__}: {exc}")
-            summary.failed.append((spec.name, "speed", f"load failed: {exc}", False))
-            continue
-        probe_model(spec, encoder, output, summary, log, n_passages, n_queries)
-    return summary
+def probe_spec(
+    spec: ModelSpec, encoder: Encoder, *, n_passages: int | None = None, n_queries: int | None = None
+) -> ProbeResult:
+    """measure() with a model entry's batch size and prompts; writes nothing (the caller writes the record)."""
+    busy = busy_warning()
+    t0 = time.perf_counter()
+    record = measure(
+        encoder,
+        spec.name,
+        None,
+        batch_size=spec.batch_size,
+        prompts=spec.prompts,
+        n_passages=n_passages,
+        n_queries=n_queries,
+    )
+    line = (
+        f"speed: {record['throughput_texts_per_s']:.1f} passages/s at batch {spec.batch_size}, "
+        f"query p50 {record['latency_ms_p50']:.1f} ms / p95 {record['latency_ms_p95']:.1f} ms, "
+        f"peak RSS {record['peak_rss_mb']:.0f} MB ({time.perf_counter() - t0:.1f}s)"
+    )
+    return ProbeResult(record, (busy, line) if busy else (line,))

@@ -7,6 +7,7 @@ import json
 import os
 import time
 import warnings
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,19 @@ import numpy as np
 
 from embbench.errors import ModelLoadError, ModelUnavailable, UserError
 from embbench.spec import ModelSpec
+
+
+def length_order(texts: Sequence[str], flatten: bool = False) -> np.ndarray:
+    """The order in which SentenceTransformer.encode batches texts: longest first (np.argsort of -len, as it
+    does), interleaved longest/shortest when the model flattens its inputs (flash attention, no padding)."""
+    order = np.argsort([-len(t) for t in texts])
+    if flatten:
+        n = len(order)
+        mixed = np.empty(n, dtype=order.dtype)
+        mixed[0::2] = order[: (n + 1) // 2]
+        mixed[1::2] = order[n - 1 : (n - 1) // 2 : -1]
+        order = mixed
+    return order
 
 
 def _folder_hash(folder: Path) -> str:
@@ -233,6 +247,14 @@ class SentenceTransformerEncoder:
                 free_accelerator_memory()
                 self.batch_size = max(1, self.batch_size // 2)
                 warnings.warn(f"out of memory: retrying with batch_size={self.batch_size}", stacklevel=2)
+
+    def batch_order(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The batches encode(texts) forms (backends.BatchOrdered), read from the loaded model: an executor that
+        encodes each batch alone gets the vectors of one local call, bit for bit (a vector depends on its
+        batch's padding by ~1e-7)."""
+        flatten = getattr(self.model, "_can_flatten_inputs", None)  # private in sentence-transformers >= 5
+        order = length_order(texts, bool(flatten()) if callable(flatten) else False)
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     # --- token accounting (embbench.speed.probe / truncation in results): begin ---------------------------------------
     @property

@@ -1,0 +1,56 @@
+"""The speed probe's fixed sample: real RAG-length passages and real questions from the built-in data."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from embbench.data.files import find_split_file, read_records
+from embbench.errors import UserError
+
+PASSAGE_CHARS = (400, 1500)  # RAG chunk lengths kept for the throughput sample
+
+
+def builtin_data_dir() -> Path:
+    """tasks/data of the embbench checkout (next to the package), else ./tasks/data."""
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+        data = root / "tasks" / "data"
+        if (data / "retrieval" / "tydiqa_goldp_ru" / "queries.jsonl").is_file():
+            return data
+    raise UserError(
+        "tasks/data",
+        "the speed probe's built-in texts (tasks/data/retrieval/tydiqa_goldp_ru) are not found",
+        fix="run from the embbench checkout, or skip the probe with --no-speed",
+    )
+
+
+def _by_hash(texts: Sequence[str]) -> list[str]:
+    """Distinct texts in a fixed pseudo-random order (sha256 of the text): a sample independent of file order."""
+    return sorted(set(texts), key=lambda t: hashlib.sha256(t.encode()).hexdigest())
+
+
+def sample_passages(n: int, data_dir: Path | None = None, chars: tuple[int, int] = PASSAGE_CHARS) -> list[str]:
+    """n distinct real passages of chars[0]..chars[1] characters (tydiqa corpus + xquad positives), deterministic."""
+    data = data_dir or builtin_data_dir()
+    tydiqa = data / "retrieval" / "tydiqa_goldp_ru"
+    pool = [r["text"] for r in read_records(find_split_file(tydiqa, "corpus"))]
+    xquad = data / "reranking" / "xquad_ru"
+    if xquad.is_dir():
+        pool += [p for r in read_records(find_split_file(xquad, "test")) for p in r["positive"]]
+    chosen = [t for t in _by_hash(pool) if chars[0] <= len(t) <= chars[1]][:n]
+    if len(chosen) < n:
+        raise UserError(
+            "speed probe", f"only {len(chosen)} built-in passages of {chars[0]}-{chars[1]} chars, {n} asked"
+        )
+    return chosen
+
+
+def sample_queries(n: int, data_dir: Path | None = None) -> list[str]:
+    """n distinct real questions (tydiqa_goldp_ru queries), deterministic."""
+    data = data_dir or builtin_data_dir()
+    queries = read_records(find_split_file(data / "retrieval" / "tydiqa_goldp_ru", "queries"))
+    chosen = _by_hash([r["text"] for r in queries])[:n]
+    if len(chosen) < n:
+        raise UserError("speed probe", f"only {len(chosen)} built-in queries, {n} asked")
+    return chosen
