@@ -187,9 +187,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from embbench.encode.cache import DiskCache
     from embbench.report.write import write_reports
     from embbench.run.runner import run
-    from embbench.spec import load_models, load_tasks
+    from embbench.spec import load_models, load_pipelines, load_tasks
 
     models = load_models(args.models)
+    pipelines = load_pipelines(args.models)  # models.yaml `pipelines:`, run after the models
     tasks = load_tasks(task_paths(args))
     check_writable(args.output)
     tasks = build_documents(tasks, args.output, say)
@@ -198,7 +199,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     executor = make_executor(args)
     sink = progress_printer(by_model=args.executor == "ray" and len(models) > 1)
     summary = run(
-        models, tasks, args.output, force=args.force, cache=cache, speed=not args.no_speed, log=sink, executor=executor
+        models,
+        tasks,
+        args.output,
+        force=args.force,
+        cache=cache,
+        speed=not args.no_speed,
+        log=sink,
+        executor=executor,
+        pipelines=pipelines,
     )
     if (args.output / "results").is_dir():
         paths = write_reports(args.output, generated_by="embbench run")

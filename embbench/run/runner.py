@@ -6,6 +6,7 @@ holds the one model loop, the stop rule, the probe decision and the summary for 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -24,10 +25,12 @@ from embbench.encode.embedder import BadVectors, Embedder
 from embbench.errors import ModelLoadError, UserError
 from embbench.results import TaskResult, result_path, write_result
 from embbench.run.executor import Executor, LocalExecutor, open_model
+from embbench.run.pipelines import run_pipelines
 from embbench.run.probes import probe_model
+from embbench.run.rankings import Keep, keep_ranking, lacks_ranking, write_ranking
 from embbench.run.record import describe, make_record, request_key, stale_reason
 from embbench.run.summary import ALL_TASKS, Failure, Progress, RunSummary, Sink, model_sink, stderr_sink
-from embbench.spec import ModelSpec, TaskSpec
+from embbench.spec import ModelSpec, PipelineSpec, TaskSpec
 from embbench.spec import resolve_params as resolve_task_params
 from embbench.speed.probe import speed_path, wants_probe
 
@@ -69,13 +72,15 @@ def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary 
     return out
 
 
-def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> TaskResult:
-    """Evaluate one task with one embedding model; returns the result record (not yet written)."""
+def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder, keep: Keep | None = None) -> TaskResult:
+    """Evaluate one task with one embedding model; returns the result record (not yet written). A retrieval or
+    reranking task's ranking goes to keep (run/rankings.py)."""
     module = categories.get(task.category)
     params = resolve_params(task, embedder.encoder.similarity_fn)
     embed = embedder.for_task(task.name, task.category)
     t0 = time.perf_counter()
     metrics, items = split_aware(module.evaluate_items)(data, embed, params)  # split_aware: multi-split hub tasks
+    keep_ranking(items, keep)  # stored rankings (run/rankings.py)
     seconds = time.perf_counter() - t0
     s = embed.stats
     return make_record(
@@ -98,7 +103,7 @@ def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder) -> TaskResult:
     )
 
 
-def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker) -> TaskResult:
+def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker, keep: Keep | None = None) -> TaskResult:
     """Evaluate one task with a ranking baseline (BM25); 'n/a' where the category has no meaning for it."""
     module = categories.get(task.category)
     params = resolve_params(task)
@@ -106,6 +111,7 @@ def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker) -> TaskResul
         return make_record(task, data, name, None, params, 0.0, ranker.provenance())
     t0 = time.perf_counter()
     metrics, items = split_aware(module.evaluate_ranking_items)(data, ranker.rank, params)  # multi-split hub tasks
+    keep_ranking(items, keep)  # stored rankings (run/rankings.py)
     seconds = time.perf_counter() - t0
     return make_record(task, data, name, metrics, params, seconds, ranker.provenance(), items=items)
 
@@ -144,6 +150,9 @@ def _plan(run: _Run, spec: ModelSpec, summary: RunSummary) -> _Plan:
             todo.append(t)
         elif (why := stale_reason(path, keys[t.name])) is not None:
             stale.append(f"{spec.name}/{t.name}: recomputing the existing result ({why})")
+            todo.append(t)
+        elif lacks_ranking(run.output, spec.name, t.name, t.category):  # written before rankings were stored
+            stale.append(f"{spec.name}/{t.name}: recomputing the existing result (it has no stored ranking)")
             todo.append(t)
         else:
             summary.skipped.append((spec.name, t.name))
@@ -184,12 +193,13 @@ def _run_tasks(run: _Run, spec: ModelSpec, encoder: Encoder | Ranker, plan: _Pla
     for ti, task in enumerate(plan.todo, 1):
         run.sink(Progress(f"({ti}/{len(plan.todo)}) {task.name} [{task.category}]", 1, spec.name))
         data = run.data[task.name]
+        keep = functools.partial(write_ranking, run.output, spec.name, task.name)  # stored rankings
         try:
             if ranker is not None:
-                record = rank_task(task, data, spec.name, ranker)
+                record = rank_task(task, data, spec.name, ranker, keep)
             else:
                 assert embedder is not None
-                record = evaluate_task(task, data, embedder)
+                record = evaluate_task(task, data, embedder, keep)
         except Exception as exc:
             failure = _task_failure(spec, task, exc)
             run.sink(Progress(f"FAILED: {failure.reason}", 2, spec.name))
@@ -225,6 +235,7 @@ def run(
     log: Sink | None = None,
     speed: bool = False,
     executor: Executor | None = None,
+    pipelines: list[PipelineSpec] | None = None,
 ) -> RunSummary:
     """Evaluate every model on every task, writing results as they finish; with speed, then probe each model.
 
@@ -241,4 +252,9 @@ def run(
         position = {s.name: f"[{k}/{len(models)}]" for k, s in enumerate(models, 1)}
         shared = _Run(executor, output, tasks, data, cache, force, speed, sink, position)
         summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
+        if pipelines:  # after the models, from their stored rankings (run/pipelines.py)
+            optional = frozenset(s.name for s in models if s.optional)
+            summary.merge(
+                [run_pipelines(pipelines, tasks, data, output, cache=cache, force=force, log=sink, optional=optional)]
+            )
     return summary
