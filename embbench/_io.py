@@ -13,7 +13,7 @@ from typing import IO, Any
 from embbench._faults import hit as _fault_point
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, fault: str | None = None) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object], *, fault: str | None = None) -> None:
     """Write through a temporary file in the same folder, fsync it and rename it over path, so a crash never leaves
     a torn file; fault names a test-only kill point between the fsync and the rename (embbench/_faults.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +32,12 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, fault: str |
 
 
 def atomic_write_text(path: Path, text: str, *, fault: str | None = None) -> None:
-    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")), fault=fault)
+    data = text.encode("utf-8")
+
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    atomic_write(path, write, fault=fault)
 
 
 def atomic_write_json(path: Path, payload: Any, *, fault: str | None = None) -> None:

@@ -6,8 +6,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from embbench.errors import UserError
+from embbench.questions import cli as questions  # embbench questions: generate a questions file (#18)
 from embbench.run.executor import Executor, LocalExecutor
 from embbench.run.summary import ALL_TASKS, RunSummary, Sink, render, stderr_sink
 
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("ls", help="list tasks")
     ls.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
     ls.add_argument("--suite", action="append", default=[], metavar="NAME", help="a task suite: tasks/NAME")
+    questions.add_parser(sub)
     return p
 
 
@@ -61,6 +64,11 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     run.add_argument("--no-speed", action="store_true", help="skip the per-model speed probe (<output>/speed/)")
     run.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="skip the compression sweep (truncated, float16, int8, binary vectors on retrieval/reranking tasks)",
+    )
+    run.add_argument(
         "--executor",
         choices=["local", "ray"],
         default="local",
@@ -79,6 +87,7 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         metavar="N",
         help="with --executor ray: at most N workers per model (default: as many as the cluster fits)",
     )
+    _add_decision(run)
 
 
 def _add_speed(speed: argparse.ArgumentParser) -> None:
@@ -89,6 +98,27 @@ def _add_speed(speed: argparse.ArgumentParser) -> None:
     speed.add_argument("--queries", type=int, default=None, help="single queries timed (default: 50 CPU, 100 GPU)")
 
 
+def _add_decision(p: argparse.ArgumentParser) -> None:
+    """The decision page's flags (run and report); models.yaml's `report:` block gives the same for a run."""
+    p.add_argument(
+        "--use",
+        action="append",
+        default=[],
+        metavar="NAME=CAT,CAT",
+        help="a decision use (repeatable; default: rag=retrieval,reranking and overall=all)",
+    )
+    p.add_argument(
+        "--budget",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a limit on the recommendation, e.g. p95_ms=50, index_gb=4, usd_per_1m_docs=2 (repeatable)",
+    )
+    p.add_argument(
+        "--gpu-hour-usd", type=float, default=None, help="price of an hour of the probe's device: turns hours into USD"
+    )
+
+
 def _add_report(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("--output", type=Path, default=Path("reports"))
     rep.add_argument(
@@ -97,23 +127,7 @@ def _add_report(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     rep.add_argument("--no-charts", action="store_true", help="skip the PNG/SVG charts (matplotlib)")
     rep.add_argument("--no-html", action="store_true", help="skip leaderboard.html")
-    rep.add_argument(
-        "--use",
-        action="append",
-        default=[],
-        metavar="NAME=CAT,CAT",
-        help="a decision use (repeatable; default: rag=retrieval,reranking and overall=all)",
-    )
-    rep.add_argument(
-        "--budget",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a limit on the recommendation, e.g. p95_ms=50, index_gb=4, usd_per_1m_docs=2 (repeatable)",
-    )
-    rep.add_argument(
-        "--gpu-hour-usd", type=float, default=None, help="price of an hour of the probe's device: turns hours into USD"
-    )
+    _add_decision(rep)
 
 
 def _add_diff(dif: argparse.ArgumentParser) -> None:
@@ -182,6 +196,33 @@ def report_failures(summary: RunSummary) -> None:
         )
 
 
+def decision_options(args: argparse.Namespace, models_file: Path | None = None) -> dict[str, Any]:
+    """write_reports' uses, budgets and GPU price: the flags, over models.yaml's `report:` block for a run."""
+    from embbench.report.uses import parse_budget, parse_report_block, parse_use
+    from embbench.spec._yaml import read_yaml
+
+    block = parse_report_block(None, "")
+    if models_file is not None:
+        raw = read_yaml(models_file)
+        block = parse_report_block(raw.get("report") if isinstance(raw, dict) else None, str(models_file))
+    if args.gpu_hour_usd is not None and not args.gpu_hour_usd >= 0:
+        raise UserError("--gpu-hour-usd", "must be a non-negative number", fix="e.g. --gpu-hour-usd 2.5")
+    return {
+        "uses": [parse_use(u) for u in args.use] or (list(block.uses) if block.uses else None),
+        "budgets": [*block.budgets, *(parse_budget(b) for b in args.budget)],
+        "gpu_hour_usd": args.gpu_hour_usd if args.gpu_hour_usd is not None else block.gpu_hour_usd,
+    }
+
+
+def write_not_evaluated(output: Path, summary: RunSummary) -> None:
+    """<output>/not_evaluated.json (report/rag.py reads it): the models this run could not evaluate, and why."""
+    from embbench.results import write_json_atomic
+
+    rows = [{"model": u.model, "reason": u.reason} for u in summary.unavailable]
+    rows += [{"model": f.model, "reason": f.reason} for f in summary.failed if f.task == ALL_TASKS]
+    write_json_atomic(output / "not_evaluated.json", rows)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from embbench.data.documents.build import build_documents, notes  # your own documents: BEIR folders
     from embbench.encode.cache import DiskCache
@@ -192,6 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     models = load_models(args.models)
     pipelines = load_pipelines(args.models)  # models.yaml `pipelines:`, run after the models
     tasks = load_tasks(task_paths(args))
+    decision = decision_options(args, args.models)  # a bad report: block or flag stops the run before any work
     check_writable(args.output)
     tasks = build_documents(tasks, args.output, say)
     say(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
@@ -207,10 +249,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         speed=not args.no_speed,
         log=sink,
         executor=executor,
+        compression=not args.no_compression,
         pipelines=pipelines,
     )
+    write_not_evaluated(args.output, summary)
     if (args.output / "results").is_dir():
-        paths = write_reports(args.output, generated_by="embbench run")
+        paths = write_reports(args.output, generated_by="embbench run", **decision)
         say("leaderboards: " + ", ".join(map(str, paths)))
     report_failures(summary)
     for line in notes(tasks):  # your own documents: unmatched questions, files skipped
@@ -251,19 +295,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UserError(args.output / "results", "no results folder", fix="run `embbench run` first or pass --output")
     if args.resamples < 1:
         raise UserError("--resamples", "must be at least 1")
-    from embbench.report.uses import parse_budget, parse_use
-
-    if args.gpu_hour_usd is not None and not args.gpu_hour_usd >= 0:
-        raise UserError("--gpu-hour-usd", "must be a non-negative number", fix="e.g. --gpu-hour-usd 2.5")
     paths = write_reports(
         args.output,
         n_resamples=args.resamples,
         seed=args.seed,
         charts=not args.no_charts,
         html=not args.no_html,
-        uses=[parse_use(u) for u in args.use] or None,
-        budgets=[parse_budget(b) for b in args.budget],
-        gpu_hour_usd=args.gpu_hour_usd,
+        **decision_options(args),
     )
     for p in paths:
         print(p)
@@ -337,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "cache": cmd_cache,
         "speed": cmd_speed,
         "diff": cmd_diff,
+        "questions": questions.run,
     }
     try:
         return handlers[args.command](args)

@@ -127,7 +127,11 @@ def _check_all_readable(folder: Path) -> int:
 def test_sigkill_mid_write_leaves_a_readable_cache(tmp_path: Path, delay: float) -> None:
     folder = tmp_path / "m"
     proc = _spawn(folder, "k", 10**6)
-    time.sleep(delay + 1.5)  # python start-up, then some segments
+    deadline = time.monotonic() + 120
+    while not any(folder.glob("*.keys")):  # python start-up: seconds on a loaded machine, so wait for it
+        assert proc.poll() is None and time.monotonic() < deadline, "the writer never wrote a segment"
+        time.sleep(0.02)
+    time.sleep(delay)  # then some more segments, killed at a point that varies with delay
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     n = _check_all_readable(folder)

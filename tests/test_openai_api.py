@@ -47,7 +47,7 @@ from tests.conftest import REPO, minilm_path
 
 VENV = Path(os.environ.get("EMBBENCH_INFINITY_VENV") or REPO / ".venv-infinity")
 SERVED = "minilm"  # --served-model-name: the `model` of the API entries
-KEY_ENV = "EMBBENCH_TEST_OPENAI_KEY"
+KEY_ENV = "EMBBENCH_TEST_API_KEY"  # *_API_KEY: the only names the backend reads a key from
 API_KEY = "sk-test-7f3a9c1e5b2d4086"  # the real server demands it
 WRONG_KEY = "sk-wrong-SENTINEL-42c8e1d7"
 START_TIMEOUT = 240.0  # seconds; about 25-45 s on a busy 2-core machine
@@ -488,14 +488,30 @@ def test_rate_limit_fake_clock(stub: Proxy) -> None:
 
 
 def test_rate_limit_measured(stub: Proxy) -> None:
-    """(g) requests_per_minute=1200 (one per 50 ms), measured where the requests arrive."""
-    enc = load_encoder(api_spec(stub.url, batch_size=1, requests_per_minute=1200))
+    """(g) requests_per_minute=1200 (one per 50 ms), real clock, measured where the requests arrive.
+
+    Each gap runs from the moment the client decided to send request i (its clock read in the throttle) to the
+    arrival of request i + 1 at the server. Load can only delay an arrival, never advance it, so the bound of
+    50 ms cannot fail on a busy machine (a gap between two arrivals can: a late first arrival shortens it), while
+    a throttle that lets any request go early still fails it: without spacing a gap is about a millisecond.
+    """
+    spec = api_spec(stub.url, batch_size=1, requests_per_minute=1200)
+    enc = OpenAIEmbeddingsEncoder(spec, probe=False)
+    decided: list[float] = []
+
+    def clock() -> float:
+        decided.append(time.monotonic())  # the clock the proxy stamps arrivals with
+        return decided[-1]
+
+    enc.clock = clock
+    enc._probe()
     enc.encode(TEXTS[:5], "")
     arrivals = [s.at for s in stub.seen]
-    assert len(arrivals) == 6
-    gaps = np.diff(arrivals)
-    assert gaps.min() > 0.04, gaps
-    assert arrivals[-1] - arrivals[0] >= 0.24
+    assert len(arrivals) == len(decided) == 6
+    gaps = np.asarray(arrivals[1:]) - np.asarray(decided[:-1])
+    assert gaps.min() >= 0.05 - 1e-9, gaps  # (1e-9: float rounding of the slot arithmetic)
+    assert all(a >= d for a, d in zip(arrivals, decided, strict=True))  # each clock read precedes its request
+    assert arrivals[-1] - decided[0] >= 0.25
 
 
 # ---------------------------------------------------------------------------------------------- the real server
@@ -529,7 +545,7 @@ def test_runner_sts_matches_local_model(server: Server, tmp_path: Path) -> None:
     src = load_task(REPO / "tasks" / "stsb_ru.yaml")
     data = tmp_path / "data"
     data.mkdir()
-    lines = (src.data / "test.jsonl").read_text(encoding="utf-8").splitlines()[:100]
+    lines = (src.source.folder / "test.jsonl").read_text(encoding="utf-8").splitlines()[:100]
     (data / "test.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "stsb100.yaml").write_text(
         "name: stsb_ru_100\ncategory: sts\ndata: data\nscore_range: [0, 5]\n", encoding="utf-8"

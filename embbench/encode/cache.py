@@ -1,9 +1,10 @@
 """Persistent embedding cache: append-only segment files per model configuration, safe under kill and concurrency.
 
-Layout: <root>/<model-key>/meta.json and segments <id>.npy (float32 rows) + <id>.keys (32-byte keys, one per row).
-A segment is written to temporary files, fsynced and renamed (vectors first, keys last): a reader only sees a
-segment whose .keys exists, so a killed writer leaves at most ignorable temporary files and two concurrent writers
-never touch the same file (no locks, no "database is locked").
+Layout: <root>/v<FORMAT>-<model-key>/meta.json and segments <id>.npy (float32 rows) + <id>.keys (32-byte keys, one
+per row). A segment is written to temporary files, fsynced and renamed (vectors first, keys last): a reader only
+sees a segment whose .keys exists, so a killed writer leaves at most ignorable temporary files and two concurrent
+writers never touch the same file (no locks, no "database is locked"). Folders are created private to the user
+(0700; files are 0600 from mkstemp): cached vectors reveal the texts of private corpora on a shared machine.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -23,6 +24,12 @@ from embbench._faults import hit as _fault_point
 from embbench._io import atomic_write
 
 KEY_BYTES = 32
+# Bump when the keys (embedder.text_key) or the layout change: each format has folders of its own, so entries of
+# another format are never read (they simply miss) and `embbench cache clear` removes them.
+# 1: folders <model-key>, keys sha256(model key NUL prompt NUL text); 2: v2-<model-key>, length-prefixed parts.
+FORMAT = 2
+PRIVATE = 0o700
+EXPORTS = "exports"  # <root>/exports: models exported for the onnx/openvino backends (encode/backends/onnx_export)
 
 
 def default_root() -> Path:
@@ -32,6 +39,15 @@ def default_root() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "embbench"
+
+
+def _writer(data: bytes) -> Callable[[IO[bytes]], None]:
+    """What atomic_write calls to fill its temporary file with data."""
+
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    return write
 
 
 class SegmentStore:
@@ -83,12 +99,12 @@ class SegmentStore:
         """Append one segment holding these vectors."""
         if not len(keys):
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
         seg = f"{time.time_ns():x}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         atomic_write(self.folder / f"{seg}.npy", lambda fh: np.save(fh, vecs))
         _fault_point("cache_write")  # test-only kill point (embbench/_faults.py)
-        atomic_write(self.folder / f"{seg}.keys", lambda fh: fh.write(b"".join(keys)))
+        atomic_write(self.folder / f"{seg}.keys", _writer(b"".join(keys)))
         self.segments.add(seg)
         for row, k in enumerate(keys):
             self.index.setdefault(k, (seg, row))
@@ -102,13 +118,14 @@ class DiskCache:
 
     def store(self, model_key: str, identity: dict[str, Any], name: str) -> SegmentStore:
         """The store of one model configuration; records which model names used it."""
-        folder = self.root / model_key[:32]
-        folder.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=PRIVATE, parents=True, exist_ok=True)  # an existing root keeps the mode its owner gave
+        folder = self.root / f"v{FORMAT}-{model_key[:32]}"
+        folder.mkdir(mode=PRIVATE, exist_ok=True)
         meta_path = folder / "meta.json"
-        meta = self._meta(folder) or {"identity": identity, "model_key": model_key, "names": []}
+        meta = self._meta(folder) or {"format": FORMAT, "identity": identity, "model_key": model_key, "names": []}
         if name not in meta["names"]:
             meta["names"] = sorted({*meta["names"], name})
-            atomic_write(meta_path, lambda fh: fh.write(json.dumps(meta, indent=2, default=str).encode()))
+            atomic_write(meta_path, _writer(json.dumps(meta, indent=2, default=str).encode()))
         return SegmentStore(folder)
 
     @staticmethod
@@ -120,10 +137,10 @@ class DiskCache:
 
     def info(self) -> list[dict[str, Any]]:
         """Per model configuration: names, model, entries and bytes on disk."""
-        out = []
+        out: list[dict[str, Any]] = []
         if not self.root.is_dir():
             return out
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != EXPORTS):
             meta = self._meta(folder) or {}
             keys = list(folder.glob("*.keys"))
             entries = sum(k.stat().st_size // KEY_BYTES for k in keys)
@@ -131,6 +148,7 @@ class DiskCache:
             out.append(
                 {
                     "folder": folder.name,
+                    "format": meta.get("format", 1),
                     "names": meta.get("names", []),
                     "model": meta.get("identity", {}).get("model", "?"),
                     "entries": entries,

@@ -64,8 +64,13 @@ def identity_key(identity: Mapping[str, Any]) -> str:
 
 
 def text_key(model_key: str, prompt: str, text: str) -> bytes:
-    """Cache key of one (model configuration, prompt, text)."""
-    return hashlib.sha256(f"{model_key}\x00{prompt}\x00{text}".encode()).digest()
+    """Cache key of one (model configuration, prompt, text) (cache.FORMAT 2).
+
+    Each part is prefixed with its length in bytes, so no character inside a part (a NUL included) can move a
+    boundary: two different triples never hash the same bytes.
+    """
+    parts = [p.encode() for p in (model_key, prompt, text)]
+    return hashlib.sha256(b"".join(len(p).to_bytes(8, "big") + p for p in parts)).digest()
 
 
 class Embedder:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from embbench.categories import LABELS
-from embbench.report import cost, decision, facts, rag, sections, stats
+from embbench.report import cost, decision, facts, leakage, rag, sections, stats
 from embbench.report.board import Leaderboard, build
 from embbench.report.model import ALPHA, DECIMALS, NA, Report, rnd
 from embbench.report.pipelines import pipeline_rows
@@ -59,7 +59,7 @@ def build_report(
         "software": common,
         "software_mixed": mixed,
         "hardware": hardware,
-        "warnings": warnings + speed_warnings + facts.software_warning(mixed),
+        "warnings": warnings + speed_warnings + facts.software_warning(mixed) + leakage.notes(records),
         "categories": [{"category": c, "label": LABELS.get(c, c)} for c in board.categories()],
         "tasks": _tasks(board, records, best_of),
         "models": facts.model_info(records, board.ranked_models()),

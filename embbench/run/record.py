@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from embbench import categories
+from embbench.categories import compression as compress
 from embbench.encode.embedder import BadVectors
 from embbench.results import TaskResult, versions
 from embbench.spec import HubSource, ModelSpec, TaskSpec, resolve_params
@@ -83,10 +84,11 @@ def select_items(items: dict[str, Any] | None, main_metric: str) -> dict[str, An
 _NOT_SCORE_FIELDS = frozenset({"name", "file", "optional", "batch_size", "device", "num_gpus"})
 
 
-def request_key(spec: ModelSpec, task: TaskSpec, data: Any) -> str:
+def request_key(spec: ModelSpec, task: TaskSpec, data: Any, compression: bool = True) -> str:
     """sha256 of what a result depends on: the model's settings in models.yaml, the task's resolved protocol (the
-    category's defaults with the task's overrides, and the category's protocol VERSION) and the data's fingerprint.
-    An existing result with another key is stale and is recomputed."""
+    category's defaults with the task's overrides, and the category's protocol VERSION), the data's fingerprint and,
+    where it applies, whether the compression sweep runs. An existing result with another key is stale and is
+    recomputed."""
     module = categories.get(task.category)
     model = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f not in _NOT_SCORE_FIELDS}
     protocol = {
@@ -102,6 +104,8 @@ def request_key(spec: ModelSpec, task: TaskSpec, data: Any) -> str:
         "source": dataclasses.asdict(task.source) if isinstance(task.source, HubSource) else "local",
         "data": data.fingerprint,
     }
+    if compression and compress.applies(task.category):  # the sweep's variants are part of the result
+        protocol["compression"] = compress.VERSION
     # default=str: YAML scalars such as dates in model_kwargs
     blob = json.dumps({"model": model, "task": protocol}, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

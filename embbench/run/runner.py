@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from embbench import categories
+from embbench.categories import compression as compress
 from embbench.categories._splits import split_aware  # multi-split hub tasks
 from embbench.data import load as load_task_data
 from embbench.data.files import MissingDataFile
@@ -72,8 +73,11 @@ def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary 
     return out
 
 
-def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder, keep: Keep | None = None) -> TaskResult:
-    """Evaluate one task with one embedding model; returns the result record (not yet written). A retrieval or
+def evaluate_task(
+    task: TaskSpec, data: Any, embedder: Embedder, compression: bool = False, keep: Keep | None = None
+) -> TaskResult:
+    """Evaluate one task with one embedding model, with compression also its compression sweep where it applies
+    (runner.run turns it on unless --no-compression); returns the result record (not yet written). A retrieval or
     reranking task's ranking goes to keep (run/rankings.py)."""
     module = categories.get(task.category)
     params = resolve_params(task, embedder.encoder.similarity_fn)
@@ -83,6 +87,15 @@ def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder, keep: Keep | No
     keep_ranking(items, keep)  # stored rankings (run/rankings.py)
     seconds = time.perf_counter() - t0
     s = embed.stats
+    timing = {
+        "encode_seconds": round(s.encode_seconds, 3),
+        "cache_seconds": round(s.cache_seconds, 3),
+        "evaluate_seconds": round(seconds - s.encode_seconds - s.cache_seconds, 3),
+    }
+    embedding = {"texts": s.texts, "unique": s.unique, "from_cache": s.from_cache, "encoded": s.encoded}
+    variants = None
+    if compression and compress.applies(task.category):  # the compression sweep (categories/compression.py)
+        variants = sweep_task(task, data, embedder, params, timing, embedding)
     return make_record(
         task,
         data,
@@ -91,16 +104,38 @@ def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder, keep: Keep | No
         params,
         seconds,
         embedder.encoder.provenance(),
-        timing={
-            "encode_seconds": round(s.encode_seconds, 3),
-            "cache_seconds": round(s.cache_seconds, 3),
-            "evaluate_seconds": round(seconds - s.encode_seconds - s.cache_seconds, 3),
-        },
-        embedding={"texts": s.texts, "unique": s.unique, "from_cache": s.from_cache, "encoded": s.encoded},
+        timing=timing,
+        embedding=embedding,
         prompts=embed.prompts_used,
         truncation=embed.truncation(),
         items=items,
+        compression=variants,
     )
+
+
+def sweep_task(
+    task: TaskSpec,
+    data: Any,
+    embedder: Embedder,
+    params: dict[str, Any],
+    timing: dict[str, float],
+    counts: dict[str, int],
+) -> list[dict[str, Any]]:
+    """The compression variants of a task just evaluated, through a fresh embed over the same store: its counters,
+    added to the result's as compression_*, show that nothing was re-encoded; its seconds go to timing."""
+    embed = embedder.for_task(task.name, task.category)
+    t0 = time.perf_counter()
+    main_metric = task.main_metric or categories.get(task.category).MAIN_METRIC
+    variants = compress.sweep(task.category, data, embed, params, main_metric)
+    timing["compression_seconds"] = round(time.perf_counter() - t0, 3)
+    s = embed.stats
+    counts.update(
+        compression_texts=s.texts,
+        compression_unique=s.unique,
+        compression_from_cache=s.from_cache,
+        compression_encoded=s.encoded,
+    )
+    return variants
 
 
 def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker, keep: Keep | None = None) -> TaskResult:
@@ -127,6 +162,7 @@ class _Run:
     cache: DiskCache | None
     force: bool
     speed: bool
+    compression: bool  # the compression sweep on dense models' retrieval/reranking tasks
     sink: Sink
     position: dict[str, str]  # model name -> "[k/n]"
 
@@ -142,7 +178,7 @@ class _Plan:
 
 
 def _plan(run: _Run, spec: ModelSpec, summary: RunSummary) -> _Plan:
-    keys = {t.name: request_key(spec, t, run.data[t.name]) for t in run.tasks}
+    keys = {t.name: request_key(spec, t, run.data[t.name], run.compression) for t in run.tasks}
     todo, stale = [], []
     for t in run.tasks:
         path = result_path(run.output, spec.name, t.name)
@@ -199,7 +235,7 @@ def _run_tasks(run: _Run, spec: ModelSpec, encoder: Encoder | Ranker, plan: _Pla
                 record = rank_task(task, data, spec.name, ranker, keep)
             else:
                 assert embedder is not None
-                record = evaluate_task(task, data, embedder, keep)
+                record = evaluate_task(task, data, embedder, run.compression, keep)
         except Exception as exc:
             failure = _task_failure(spec, task, exc)
             run.sink(Progress(f"FAILED: {failure.reason}", 2, spec.name))
@@ -235,12 +271,13 @@ def run(
     log: Sink | None = None,
     speed: bool = False,
     executor: Executor | None = None,
+    compression: bool = True,
     pipelines: list[PipelineSpec] | None = None,
 ) -> RunSummary:
     """Evaluate every model on every task, writing results as they finish; with speed, then probe each model.
 
     log receives the Progress events (default: printed to stderr); executor says where the models run
-    (default: here, one after the other)."""
+    (default: here, one after the other); compression runs the compression sweep (``--no-compression``: off)."""
     sink = log or stderr_sink
     executor = executor or LocalExecutor()
     summary = RunSummary()
@@ -250,7 +287,7 @@ def run(
         if not tasks:
             return summary
         position = {s.name: f"[{k}/{len(models)}]" for k, s in enumerate(models, 1)}
-        shared = _Run(executor, output, tasks, data, cache, force, speed, sink, position)
+        shared = _Run(executor, output, tasks, data, cache, force, speed, compression, sink, position)
         summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
         if pipelines:  # after the models, from their stored rankings (run/pipelines.py)
             optional = frozenset(s.name for s in models if s.optional)

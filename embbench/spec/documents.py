@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -28,6 +29,9 @@ COLUMNS = {
 # legacy encodings tried when a file is not UTF-8: the Russian ones first, then Western (charset-normalizer decides)
 LEGACY_ENCODINGS = ["cp1251", "koi8_r", "cp866", "mac_cyrillic", "iso8859_5", "cp1252"]
 WORD_RE = re.compile(r"\S+")
+# `embbench questions` writes its generated_by record next to the questions file: questions.csv ->
+# questions.generated_by.json; a task whose questions file has one records it (task_info.documents.generated_by)
+GENERATED_BY_SUFFIX = ".generated_by.json"
 UNKNOWN_ENCODING = "unknown text encoding"
 
 
@@ -78,6 +82,7 @@ class DocumentsSource:
     max_unmatched: float = DEFAULT_MAX_UNMATCHED
     build_name: str | None = None  # <task>@<size>: the folder under <output>/documents (set by expand_sweep)
     built: Built | None = None
+    generated_by: dict[str, Any] | None = None  # the questions were generated (embbench questions): its record
 
     @property
     def uri(self) -> str:
@@ -91,6 +96,9 @@ class DocumentsSource:
         """The `documents` entry of a result's task_info: chunking and what the build found."""
         c = self.chunking
         info: dict[str, Any] = {"size": c.size, "overlap": c.overlap, "unit": c.unit}
+        info.update(documents_folder=str(self.folder), questions_file=str(self.questions_file))
+        if self.generated_by is not None:
+            info["generated_by"] = self.generated_by
         if self.built is not None:
             b = self.built
             info.update(
@@ -157,7 +165,31 @@ def parse_documents(raw: dict[str, Any], path: Path, category: str) -> Documents
                 field="chunking",
                 fix=f"use a size of at least {n} {c.unit}, or shorten that answer",
             )
-    return DocumentsSource(folder, questions_file, tuple(questions), chunkings, sweep, float(max_unmatched))
+    return DocumentsSource(
+        folder,
+        questions_file,
+        tuple(questions),
+        chunkings,
+        sweep,
+        float(max_unmatched),
+        generated_by=read_generated_by(questions_file),
+    )
+
+
+def generated_by_path(questions_file: Path) -> Path:
+    """Where `embbench questions` keeps the record of a questions file it wrote."""
+    return questions_file.with_name(questions_file.stem + GENERATED_BY_SUFFIX)
+
+
+def read_generated_by(questions_file: Path) -> dict[str, Any] | None:
+    """The generated_by record next to a questions file; None when it has none (written by people) or it is
+    unreadable (the record is provenance only: it never fails a task)."""
+    path = generated_by_path(questions_file)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))["generated_by"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _folder(raw: dict[str, Any], path: Path) -> Path:

@@ -204,7 +204,9 @@ def _params(raw: Any, category: str, path: Path) -> dict[str, Any]:
     return {k: merged[k] for k in given}
 
 
-def _main_metric(value: Any, category: str, source: LocalSource | HubSource, path: Path) -> str | None:
+def _main_metric(
+    value: Any, category: str, source: LocalSource | HubSource | DocumentsSource, path: Path
+) -> str | None:
     """A metric the category computes (a multi-split hub task also records '<split>_<metric>')."""
     if value is None:
         return None
@@ -249,7 +251,7 @@ def load_task(path: Path) -> TaskSpec:
             path, f"unknown category {category!r}", field="category", fix=f"use one of: {', '.join(CATEGORIES)}"
         )
     source = _source(raw, path, category)
-    text = {}
+    text: dict[str, str] = {}
     for key, to in (("description", "description"), ("source", "reference"), ("license", "license")):
         if key in raw:
             text[to] = str(typed(raw[key], (str, int, float), path, key, "text"))
@@ -266,7 +268,11 @@ def load_task(path: Path) -> TaskSpec:
         main_metric=_main_metric(raw.get("main_metric"), category, source, path),
         params=_params(raw.get("params"), category, path),
         score_range=_score_range(raw.get("score_range"), path),
-        **text,
+        description=text.get("description", ""),
+        reference=text.get("reference", ""),
+        license=text.get("license", ""),
+        eval_split=text.get("eval_split", "test"),
+        train_split=text.get("train_split", "train"),
     )
 
 

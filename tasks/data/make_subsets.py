@@ -15,6 +15,7 @@ Rules:
 - Each source README.md is copied as ``SOURCE.md`` into its subset folder (license travels with
   the data).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -26,8 +27,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 SEED = 42
-HERE = Path(__file__).resolve().parent          # tasks/data
-REPO_ROOT = HERE.parent.parent                  # repo root
+HERE = Path(__file__).resolve().parent  # tasks/data
+REPO_ROOT = HERE.parent.parent  # repo root
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "data"
 
 
@@ -49,9 +50,10 @@ def copy_whole_gzipped(src: Path, dst: Path) -> dict:
     dst.mkdir(parents=True, exist_ok=True)
     (dst / "test.jsonl").unlink(missing_ok=True)
     data = (src / "test.jsonl").read_bytes()
-    with open(dst / "test.jsonl.gz", "wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0
-    ) as fh:
+    with (
+        open(dst / "test.jsonl.gz", "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as fh,
+    ):
         fh.write(data)
     copy_source_readme(src, dst)
     return {"test": sum(1 for line in data.splitlines() if line.strip())}
@@ -101,8 +103,9 @@ def stratified_indices(labels: list, n: int, seed: int = SEED, min_per_class: in
     return sorted(keep)
 
 
-def multilabel_train_indices(train_labels: list[list[str]], test_needed: set[str], n: int,
-                             min_count: int = 8, seed: int = SEED) -> list[int]:
+def multilabel_train_indices(
+    train_labels: list[list[str]], test_needed: set[str], n: int, min_count: int = 8, seed: int = SEED
+) -> list[int]:
     """Random sample of ``n`` train rows, then deterministic swaps so that every label in
     ``test_needed`` occurs at least ``min_count`` times (if the full train split allows it).
 
@@ -115,26 +118,27 @@ def multilabel_train_indices(train_labels: list[list[str]], test_needed: set[str
     order = list(range(total))
     rng.shuffle(order)
     selected = set(order[:n])
-    pool_order = order[n:]                         # candidates to add, in shuffled order
-    removal_order = [i for i in order[:n]]         # candidates to remove, in shuffled order
-    removal_order.sort(key=lambda i: len(train_labels[i]) > 0)   # stable: empty-label rows first
+    pool_order = order[n:]  # candidates to add, in shuffled order
+    removal_order = [i for i in order[:n]]  # candidates to remove, in shuffled order
+    removal_order.sort(key=lambda i: len(train_labels[i]) > 0)  # stable: empty-label rows first
 
-    full = Counter(l for labs in train_labels for l in labs)
+    full = Counter(lab for labs in train_labels for lab in labs)
 
     def counts() -> Counter:
-        return Counter(l for i in selected for l in train_labels[i])
+        return Counter(lab for i in selected for lab in train_labels[i])
 
     for label in sorted(test_needed):
         target = min(min_count, full[label])
         while counts()[label] < target:
             cnt = counts()
-            deficient = {l for l in test_needed if cnt[l] < min(min_count, full[l])}
+            deficient = {lab for lab in test_needed if cnt[lab] < min(min_count, full[lab])}
             add = next(i for i in pool_order if i not in selected and label in train_labels[i])
             rem = next(
-                i for i in removal_order
+                i
+                for i in removal_order
                 if i in selected
                 and not (set(train_labels[i]) & deficient)
-                and all(cnt[l] - 1 >= min_count for l in train_labels[i])
+                and all(cnt[lab] - 1 >= min_count for lab in train_labels[i])
             )
             selected.add(add)
             selected.discard(rem)
@@ -148,10 +152,7 @@ def subset_single(src: Path, dst: Path, split_sizes: dict[str, int], key: str | 
     stats = {}
     for split, n in split_sizes.items():
         rows = read_jsonl(src / f"{split}.jsonl")
-        if key is None:
-            idx = random_indices(len(rows), n)
-        else:
-            idx = stratified_indices([r[key] for r in rows], n)
+        idx = random_indices(len(rows), n) if key is None else stratified_indices([r[key] for r in rows], n)
         kept = [rows[i] for i in idx]
         write_jsonl(dst / f"{split}.jsonl", kept)
         stats[split] = len(kept)
@@ -163,9 +164,8 @@ def subset_multilabel(src: Path, dst: Path, n_train: int, n_test: int) -> dict:
     train = read_jsonl(src / "train.jsonl")
     test = read_jsonl(src / "test.jsonl")
     test_kept = [test[i] for i in random_indices(len(test), n_test)]
-    needed = {l for r in test_kept for l in r["labels"]}
-    train_kept = [train[i] for i in
-                  multilabel_train_indices([r["labels"] for r in train], needed, n_train)]
+    needed = {lab for r in test_kept for lab in r["labels"]}
+    train_kept = [train[i] for i in multilabel_train_indices([r["labels"] for r in train], needed, n_train)]
     write_jsonl(dst / "train.jsonl", train_kept)
     write_jsonl(dst / "test.jsonl", test_kept)
     return {"train": len(train_kept), "test": len(test_kept)}
@@ -198,8 +198,7 @@ def subset_retrieval(src: Path, dst: Path, n_queries: int, n_extra_docs: int) ->
         fh.write(header + "\n")
         for r in qrels_kept:
             fh.write("\t".join(r) + "\n")
-    return {"queries": len(q_kept), "corpus": len(c_kept), "qrels": len(qrels_kept),
-            "relevant_docs": len(rel_docs)}
+    return {"queries": len(q_kept), "corpus": len(c_kept), "qrels": len(qrels_kept), "relevant_docs": len(rel_docs)}
 
 
 def main(argv: list[str]) -> int:
@@ -209,26 +208,26 @@ def main(argv: list[str]) -> int:
         return 1
     out = HERE
     S = lambda p: source / p  # noqa: E731
-    O = lambda p: out / p  # noqa: E731
+    dst = lambda p: out / p  # noqa: E731
 
     report = {}
     p = "classification/inappropriateness"
-    report[p] = subset_single(S(p), O(p), {"train": 1000, "test": 600}, key="label")
+    report[p] = subset_single(S(p), dst(p), {"train": 1000, "test": 600}, key="label")
     p = "classification/sentirueval2016"
-    report[p] = subset_single(S(p), O(p), {"train": 1000, "test": 600}, key="label")
+    report[p] = subset_single(S(p), dst(p), {"train": 1000, "test": 600}, key="label")
     p = "multilabel_classification/sensitive_topics_ml"
-    report[p] = subset_multilabel(S(p), O(p), n_train=1200, n_test=600)
+    report[p] = subset_multilabel(S(p), dst(p), n_train=1200, n_test=600)
     p = "clustering/sensitive_topics"
-    report[p] = subset_single(S(p), O(p), {"test": 700}, key="label")
+    report[p] = subset_single(S(p), dst(p), {"test": 700}, key="label")
     p = "pair_classification/terra"
-    report[p] = subset_single(S(p), O(p), {"test": 500}, key="label")
+    report[p] = subset_single(S(p), dst(p), {"test": 500}, key="label")
     p = "retrieval/tydiqa_goldp_ru"
-    report[p] = subset_retrieval(S(p), O(p), n_queries=300, n_extra_docs=300)
+    report[p] = subset_retrieval(S(p), dst(p), n_queries=300, n_extra_docs=300)
     p = "reranking/xquad_ru"
     # whole: its 120 paragraphs repeat across the 574 queries' candidate lists, so all queries cost little
-    report[p] = copy_whole_gzipped(S(p), O(p))
+    report[p] = copy_whole_gzipped(S(p), dst(p))
     p = "sts/stsb_multi_mt_ru"
-    report[p] = subset_single(S(p), O(p), {"test": 500}, key=None)
+    report[p] = subset_single(S(p), dst(p), {"test": 500}, key=None)
 
     for k, v in report.items():
         print(f"{k}: {v}")

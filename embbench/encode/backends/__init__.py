@@ -125,6 +125,8 @@ BACKENDS: dict[str, Backend] = {
     "bm25": Backend("embbench.encode.backends.bm25:BM25Ranker", kind="ranker", pooled=False),
     "navec": Backend("embbench.encode.backends.static:StaticEncoder"),
     "model2vec": Backend("embbench.encode.backends.static:StaticEncoder"),
+    "onnx": Backend("embbench.encode.backends.onnx:OnnxEncoder"),
+    "openvino": Backend("embbench.encode.backends.onnx:OpenVINOEncoder"),
 }
 
 

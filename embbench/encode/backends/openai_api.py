@@ -15,7 +15,9 @@ ModelUnavailable, a refused key a UserError.
 The API key is read from the environment variable named by `options.api_key_env` (default OPENAI_API_KEY) when
 the encoder is created. It is sent as `Authorization: Bearer ...` and never written anywhere: not in identity()
 (the cache key), not in provenance() (the result files), not in log lines, not in exception text (a server that
-echoes it back has it masked).
+echoes it back has it masked). It stays home (api_guard): only *_API_KEY variables (or those listed in
+$EMBBENCH_API_KEY_ENVS) are read, base_url must be https off this machine and carry no credentials, query or
+fragment, the target host is printed once, and a redirect is never followed (RedirectRefused stops the model).
 
 Requests that fail with 408, 429, 5xx or a connection error are retried with exponential back-off (1, 2, 4...
 seconds from `backoff`, or what the server's Retry-After header says), up to `max_retries` times; then the run
@@ -26,11 +28,9 @@ that says what to fix.
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import http.client
 import json
 import logging
-import math
 import os
 import socket
 import time
@@ -41,7 +41,19 @@ from typing import Any
 
 import numpy as np
 
-from embbench.errors import ModelLoadError, ModelUnavailable, UserError
+from embbench.encode.backends import api_guard
+from embbench.encode.backends.api_http import (
+    MAX_WAIT,
+    USER_AGENT,
+    EmbeddingAPIError,
+    NotFound,
+    RedirectRefused,
+    Retryable,
+    number,
+    parse_retry_after,
+    server_message,
+)
+from embbench.errors import ModelUnavailable, UserError
 from embbench.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -49,7 +61,7 @@ log = logging.getLogger(__name__)
 # option -> (what it must be, default)
 OPTIONS: dict[str, tuple[str, Any]] = {
     "base_url": ("the server's URL up to /v1, e.g. http://127.0.0.1:7997/v1", None),
-    "api_key_env": ("the name of the environment variable that holds the API key", "OPENAI_API_KEY"),
+    "api_key_env": ("the name of an environment variable *_API_KEY that holds the API key", "OPENAI_API_KEY"),
     "requests_per_minute": ("a positive number (client-side rate limit)", None),
     "max_retries": ("a non-negative integer", 5),
     "timeout": ("seconds per request, a positive number", 120.0),
@@ -68,48 +80,6 @@ LOCAL_ONLY = {
     "model_kwargs": "remove it: the server loads the model",
     "tokenizer_kwargs": "remove it: the server loads the model",
 }
-MAX_WAIT = 300.0  # no single wait (Retry-After or back-off) is longer than this
-USER_AGENT = "embbench (OpenAI-compatible embeddings client)"
-
-
-class EmbeddingAPIError(ModelLoadError):
-    """The server kept failing (5xx, 429, no connection) after every retry, or answered nonsense.
-
-    A ModelLoadError, so the runner stops this model instead of retrying on each of its remaining tasks.
-    """
-
-
-class _Retryable(Exception):
-    """One failed attempt that may succeed later; `wait` is the server's Retry-After, if it gave one."""
-
-    def __init__(self, reason: str, wait: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.wait = wait
-
-
-def _number(value: Any, *, integer: bool = False) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) if integer else isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class OpenAIEmbeddingsEncoder:
@@ -143,6 +113,9 @@ class OpenAIEmbeddingsEncoder:
         self.texts_sent = 0
         self.request_seconds = 0.0
         self.dim: int | None = None
+        self._opener = api_guard.opener()  # follows no redirect
+        key = f"with the key from ${self.api_key_env}" if self._key else f"without a key (${self.api_key_env} is unset)"
+        log.warning("model '%s': embeddings requests go to %s, %s", spec.name, api_guard.target(self.base_url), key)
         if probe:
             self._probe()
 
@@ -167,24 +140,37 @@ class OpenAIEmbeddingsEncoder:
             )
         opts = {k: given.get(k, default) for k, (_, default) in OPTIONS.items()}
         base = opts["base_url"]
-        if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+        if isinstance(base, str):
+            problem = api_guard.base_url_problem(base)
+        else:
+            problem = "missing or not an http(s) URL" if base is None else f"expected an http(s) URL, got {base!r}"
+        if problem:
             raise UserError(
                 self.where,
-                "missing or not an http(s) URL" if base is None else f"expected an http(s) URL, got {base!r}",
+                problem,
                 field="options.base_url",
-                fix="give the server's URL up to /v1, e.g. http://127.0.0.1:7997/v1 or https://api.openai.com/v1",
+                fix="give the server's URL up to /v1, https unless the server runs on this machine "
+                "(http://127.0.0.1:7997/v1, https://api.openai.com/v1); keys go in the variable of options.api_key_env",
             )
         checks = {
             "api_key_env": lambda v: isinstance(v, str) and v.strip() != "",
-            "requests_per_minute": lambda v: v is None or (_number(v) and v > 0),
-            "max_retries": lambda v: _number(v, integer=True) and v >= 0,
-            "timeout": lambda v: _number(v) and v > 0,
-            "dimensions": lambda v: v is None or (_number(v, integer=True) and v > 0),
-            "backoff": lambda v: _number(v) and v >= 0,
+            "requests_per_minute": lambda v: v is None or (number(v) and v > 0),
+            "max_retries": lambda v: number(v, integer=True) and v >= 0,
+            "timeout": lambda v: number(v) and v > 0,
+            "dimensions": lambda v: v is None or (number(v, integer=True) and v > 0),
+            "backoff": lambda v: number(v) and v >= 0,
         }
         for key, ok in checks.items():
             if not ok(opts[key]):
                 raise UserError(self.where, f"expected {OPTIONS[key][0]}, got {opts[key]!r}", field=f"options.{key}")
+        problem = api_guard.key_env_problem(opts["api_key_env"])
+        if problem:
+            raise UserError(
+                self.where,
+                problem,
+                field="options.api_key_env",
+                fix=f"name a variable ending in _API_KEY, or add '{opts['api_key_env']}' to ${api_guard.ALLOW_ENV}",
+            )
         if not self.spec.model.strip():
             raise UserError(self.where, "empty model name", field="model", fix="give the model name the API expects")
         return opts
@@ -237,7 +223,7 @@ class OpenAIEmbeddingsEncoder:
         vecs = np.concatenate(out).astype(np.float32, copy=False)
         if self.spec.normalize:  # L2 on the client, as sentence-transformers' normalize_embeddings does
             norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-            vecs = vecs / np.where(norms > 0, norms, 1.0)
+            vecs = (vecs / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
         return vecs
 
     # ------------------------------------------------------------------------------------------ HTTP
@@ -246,12 +232,12 @@ class OpenAIEmbeddingsEncoder:
         """GET /models once: an unreachable server is ModelUnavailable, a refused key a UserError."""
         try:
             self._request("GET", "/models", None, timeout=min(self.timeout, 10.0))
-        except _Retryable as exc:
+        except Retryable as exc:
             raise ModelUnavailable(
                 f"no working embeddings API at {self.base_url} ({exc.reason}); "
                 "start the server or correct options.base_url"
             ) from None
-        except _NotFound:
+        except NotFound:
             pass  # some servers implement /embeddings only
 
     def _embed_batch(self, batch: list[str]) -> np.ndarray:
@@ -260,7 +246,7 @@ class OpenAIEmbeddingsEncoder:
             body["dimensions"] = self.dimensions
         try:
             answer = self._with_retries("POST", "/embeddings", body)
-        except _NotFound as exc:
+        except NotFound as exc:
             raise UserError(
                 self.where,
                 f"{self.base_url}/embeddings was not found ({exc})",
@@ -293,8 +279,8 @@ class OpenAIEmbeddingsEncoder:
         usage = answer.get("usage") if isinstance(answer, dict) else None
         if isinstance(usage, dict):
             tokens = usage.get("prompt_tokens", usage.get("total_tokens"))
-            if _number(tokens, integer=True):
-                self.tokens_sent += int(tokens)
+            if isinstance(tokens, int) and not isinstance(tokens, bool):
+                self.tokens_sent += tokens
                 self.usage_reported = True
         self.dim = vecs.shape[1]
         return vecs
@@ -304,7 +290,7 @@ class OpenAIEmbeddingsEncoder:
         while True:
             try:
                 return self._request(method, path, body, timeout=self.timeout)
-            except _Retryable as exc:
+            except Retryable as exc:
                 if attempt >= self.max_retries:
                     tries = "1 attempt" if attempt == 0 else f"{attempt + 1} attempts"
                     raise EmbeddingAPIError(
@@ -332,7 +318,7 @@ class OpenAIEmbeddingsEncoder:
         self._next_slot = now + 60.0 / self.requests_per_minute
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None, *, timeout: float) -> Any:
-        """One HTTP request; the parsed JSON answer, or _Retryable / _NotFound / UserError."""
+        """One HTTP request; the parsed JSON answer, or Retryable / NotFound / UserError."""
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         data = None
         if body is not None:
@@ -345,18 +331,18 @@ class OpenAIEmbeddingsEncoder:
         self.requests += 1
         t0 = time.perf_counter()
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with self._opener.open(req, timeout=timeout) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc, path) from None
         except (OSError, http.client.HTTPException) as exc:  # URLError, refused, reset, timed out, cut short
-            raise _Retryable(self._connection_reason(exc, timeout)) from None
+            raise Retryable(self._connection_reason(exc, timeout)) from None
         finally:
             self.request_seconds += time.perf_counter() - t0
         try:
             return json.loads(raw)
         except ValueError:
-            raise _Retryable(f"the answer to {method} {path} is not JSON") from None
+            raise Retryable(f"the answer to {method} {path} is not JSON") from None
 
     def _http_error(self, exc: urllib.error.HTTPError, path: str) -> Exception:
         """The exception for an HTTP error answer: retry 408, 429 and 5xx; explain the others."""
@@ -367,10 +353,17 @@ class OpenAIEmbeddingsEncoder:
             text = ""
         finally:
             exc.close()
-        message = self._safe(_server_message(text) or exc.reason or "")
+        if 300 <= status < 400:
+            location = self._safe(exc.headers.get("Location", "") if exc.headers else "") or "(no Location header)"
+            return RedirectRefused(
+                f"model '{self.spec.name}': {self.base_url}{path} answered HTTP {status}, a redirect to {location}; "
+                "redirects are not followed (the API key would go along): set options.base_url to the address "
+                "that answers, if you trust it"
+            )
+        message = self._safe(server_message(text) or exc.reason or "")
         reason = f"HTTP {status}" + (f": {message}" if message else "")
         if status in (408, 429) or (status >= 500 and status not in (501, 505)):
-            return _Retryable(reason, parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None))
+            return Retryable(reason, parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None))
         if status in (401, 403):
             have = "is set" if self._key else "is not set"
             return UserError(
@@ -382,7 +375,7 @@ class OpenAIEmbeddingsEncoder:
                 "(or name another variable in options.api_key_env)",
             )
         if status in (404, 405):
-            return _NotFound(reason)
+            return NotFound(reason)
         return UserError(
             self.where,
             f"the API at {self.base_url} rejected the request to {path} ({reason})",
@@ -402,25 +395,3 @@ class OpenAIEmbeddingsEncoder:
         if self._key and len(self._key) >= 4:
             text = text.replace(self._key, "***")
         return text[:300]
-
-
-class _NotFound(Exception):
-    """HTTP 404/405: the path is not served (a wrong base_url, or a server without /models)."""
-
-
-def _server_message(text: str) -> str:
-    """The error message of an OpenAI-style ({"error": {"message": ...}}) or FastAPI-style ({"detail": ...}) body."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text.strip()[:200]
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        if isinstance(err, str):
-            return err
-        for key in ("detail", "message"):
-            if body.get(key):
-                return str(body[key])
-    return text.strip()[:200]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import time
@@ -32,10 +33,15 @@ def length_order(texts: Sequence[str], flatten: bool = False) -> np.ndarray:
 
 
 def _folder_hash(folder: Path) -> str:
-    """Content hash of a model folder (file names and bytes), the identity of a local model."""
+    """Content hash of a model folder, the identity of a local model: each file's relative path and bytes.
+
+    Path and size are length-prefixed, so bytes cannot move between a name and a file or between two files
+    (``{a: "bc"}``, ``{ab: "c"}`` and ``{a: "", b: "c"}`` are three models). A git checkout's .git is skipped.
+    """
     h = hashlib.sha256()
-    for p in sorted(q for q in folder.rglob("*") if q.is_file() and ".git" not in q.parts):
-        h.update(str(p.relative_to(folder)).encode())
+    for p in sorted(q for q in folder.rglob("*") if q.is_file() and ".git" not in q.relative_to(folder).parts):
+        name = p.relative_to(folder).as_posix().encode()
+        h.update(len(name).to_bytes(8, "big") + name + p.stat().st_size.to_bytes(8, "big"))
         with p.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
@@ -150,8 +156,8 @@ class SentenceTransformerEncoder:
 
         try:  # sentence-transformers >= 6
             from sentence_transformers.sentence_transformer import modules as models
-        except ImportError:
-            from sentence_transformers import models
+        except ImportError:  # older releases
+            models = importlib.import_module("sentence_transformers.models")
 
         model_kwargs = dict(spec.model_kwargs)
         if spec.dtype and spec.dtype != "float32":
@@ -159,14 +165,19 @@ class SentenceTransformerEncoder:
 
             key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
             model_kwargs[key] = spec.dtype if spec.dtype == "auto" else getattr(torch, spec.dtype)
-        common = {"device": spec.device, "trust_remote_code": spec.trust_remote_code, "truncate_dim": spec.truncate_dim}
+        common: dict[str, Any] = {
+            "device": spec.device,
+            "trust_remote_code": spec.trust_remote_code,
+            "truncate_dim": spec.truncate_dim,
+        }
         if self.has_st_config or not spec.pooling:
-            model = SentenceTransformer(
-                str(self.folder),
-                model_kwargs=model_kwargs or None,
-                tokenizer_kwargs=spec.tokenizer_kwargs or None,
-                **common,
-            )
+            # `tokenizer_kwargs` is the current name (processor_kwargs in some releases): passed by keyword as
+            # sentence-transformers documents it, through a dict so mypy checks the rest of the call
+            kwargs: dict[str, Any] = {
+                "model_kwargs": model_kwargs or None,
+                "tokenizer_kwargs": spec.tokenizer_kwargs or None,
+            }
+            model = SentenceTransformer(str(self.folder), **kwargs, **common)
         else:
             word = models.Transformer(
                 str(self.folder),
