@@ -1,4 +1,4 @@
-"""The `embbench` command: run, report, diff, ls, cache, speed."""
+"""The `embbench` command: run, report, diff, ls, cache, speed, init, export (the grammar: cli_parser.py)."""
 
 from __future__ import annotations
 
@@ -8,134 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from embbench.cli_parser import build_parser
 from embbench.errors import UserError
 from embbench.questions import cli as questions  # embbench questions: generate a questions file (#18)
 from embbench.run.executor import Executor, LocalExecutor
 from embbench.run.summary import ALL_TASKS, RunSummary, Sink, render, stderr_sink
-
-EPILOG = """examples:
-  embbench run --models models.yaml                 # every model x every task in tasks/
-  embbench run --models models.yaml --tasks tasks/terra.yaml --force
-  embbench report                                   # re-render reports/leaderboard.* from reports/results
-  embbench ls                                       # list tasks
-  embbench diff old_reports reports                 # score deltas and what changed between two runs
-  embbench speed --models models.yaml               # only the speed probe -> reports/speed/<model>.json
-"""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="embbench",
-        description="Benchmark text-embedding encoders on Russian tasks.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = p.add_subparsers(dest="command", required=True)
-    _add_run(sub.add_parser("run", help="evaluate models on tasks and write results and leaderboards"))
-    _add_speed(sub.add_parser("speed", help="only the speed probe: throughput, latency, memory -> <output>/speed/"))
-    _add_report(sub.add_parser("report", help="re-render the leaderboards from the result files"))
-    _add_diff(sub.add_parser("diff", help="score deltas and configuration changes between two output folders"))
-    cache = sub.add_parser("cache", help="inspect or clear the embedding cache")
-    cache.add_argument("action", choices=["info", "clear"])
-    cache.add_argument("--model", help="with clear: only the configurations used by this model name")
-    cache.add_argument("--cache-dir", type=Path, default=None)
-    ls = sub.add_parser("ls", help="list tasks")
-    ls.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
-    ls.add_argument("--suite", action="append", default=[], metavar="NAME", help="a task suite: tasks/NAME")
-    questions.add_parser(sub)
-    return p
-
-
-def _add_run(run: argparse.ArgumentParser) -> None:
-    run.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
-    run.add_argument("--tasks", type=Path, nargs="+", default=None, help="task files or folders (default: tasks)")
-    run.add_argument(
-        "--suite",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a task suite: tasks/NAME (e.g. rumteb, rumteb-lite, rumteb-v1; repeatable, adds to --tasks)",
-    )
-    run.add_argument("--output", type=Path, default=Path("reports"), help="results and leaderboards (default: reports)")
-    run.add_argument("--force", action="store_true", help="recompute results that already exist")
-    run.add_argument(
-        "--cache-dir", type=Path, default=None, help="embedding cache (default: $EMBBENCH_CACHE or ~/.cache/embbench)"
-    )
-    run.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
-    run.add_argument("--no-speed", action="store_true", help="skip the per-model speed probe (<output>/speed/)")
-    run.add_argument(
-        "--no-compression",
-        action="store_true",
-        help="skip the compression sweep (truncated, float16, int8, binary vectors on retrieval/reranking tasks)",
-    )
-    run.add_argument(
-        "--executor",
-        choices=["local", "ray"],
-        default="local",
-        help="local (default) or ray: encode on a Ray cluster (pip install 'embbench[ray]')",
-    )
-    run.add_argument(
-        "--address",
-        default=None,
-        metavar="ADDR",
-        help="with --executor ray: the cluster to join (auto, HOST:6379, ray://HOST:10001); default: a local one",
-    )
-    run.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="N",
-        help="with --executor ray: at most N workers per model (default: as many as the cluster fits)",
-    )
-    _add_decision(run)
-
-
-def _add_speed(speed: argparse.ArgumentParser) -> None:
-    speed.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
-    speed.add_argument("--output", type=Path, default=Path("reports"), help="output folder (default: reports)")
-    speed.add_argument("--force", action="store_true", help="re-measure models that already have a speed file")
-    speed.add_argument("--passages", type=int, default=None, help="passages timed (default: 128 on CPU, 256 on GPU)")
-    speed.add_argument("--queries", type=int, default=None, help="single queries timed (default: 50 CPU, 100 GPU)")
-
-
-def _add_decision(p: argparse.ArgumentParser) -> None:
-    """The decision page's flags (run and report); models.yaml's `report:` block gives the same for a run."""
-    p.add_argument(
-        "--use",
-        action="append",
-        default=[],
-        metavar="NAME=CAT,CAT",
-        help="a decision use (repeatable; default: rag=retrieval,reranking and overall=all)",
-    )
-    p.add_argument(
-        "--budget",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a limit on the recommendation, e.g. p95_ms=50, index_gb=4, usd_per_1m_docs=2 (repeatable)",
-    )
-    p.add_argument(
-        "--gpu-hour-usd", type=float, default=None, help="price of an hour of the probe's device: turns hours into USD"
-    )
-
-
-def _add_report(rep: argparse.ArgumentParser) -> None:
-    rep.add_argument("--output", type=Path, default=Path("reports"))
-    rep.add_argument(
-        "--resamples", type=int, default=1000, help="bootstrap resamples for intervals and tests (default: 1000)"
-    )
-    rep.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    rep.add_argument("--no-charts", action="store_true", help="skip the PNG/SVG charts (matplotlib)")
-    rep.add_argument("--no-html", action="store_true", help="skip leaderboard.html")
-    _add_decision(rep)
-
-
-def _add_diff(dif: argparse.ArgumentParser) -> None:
-    dif.add_argument("run_a", type=Path, metavar="RUN_A", help="output folder of the first run (e.g. reports)")
-    dif.add_argument("run_b", type=Path, metavar="RUN_B", help="output folder of the second run")
-    dif.add_argument("--json", type=Path, default=None, help="also write the diff as JSON to this file")
-    dif.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the paired tests")
-    dif.add_argument("--seed", type=int, default=0)
 
 
 def check_writable(output: Path) -> None:
@@ -165,10 +42,46 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def progress_printer(by_model: bool) -> Sink:
+def progress_printer(by_model: bool, quiet: bool = False) -> Sink:
     """The run's progress events to stderr; with by_model, each line prefixed with its model (models that run
-    at once interleave their lines)."""
+    at once interleave their lines); quiet (-q): none (failures and the summary are said at the end)."""
+    if quiet:
+        return lambda event: None
     return lambda event: say(render(event, by_model))
+
+
+def set_verbosity(verbose: bool) -> None:
+    """-v: the libraries' INFO log lines (mteb, sentence-transformers, datasets) and every warning."""
+    if verbose:
+        import logging
+        import warnings
+
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+        warnings.simplefilter("default")
+
+
+def run_models(args: argparse.Namespace) -> list[Any]:
+    """-m refs, else the --models file; --batch-size and --device override every entry."""
+    import dataclasses
+
+    from embbench.spec import load_models, models_from_refs
+
+    models = models_from_refs(args.model) if args.model else load_models(args.models)
+    for flag in ("batch_size", "limit"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise UserError(f"--{flag.replace('_', '-')}", "must be a positive integer")
+    overrides = {k: getattr(args, k) for k in ("batch_size", "device") if getattr(args, k) is not None}
+    return [dataclasses.replace(m, **overrides) for m in models] if overrides else models
+
+
+def limited(tasks: list[Any], limit: int | None) -> list[Any]:
+    """--limit N: every task cut to its first N items (a smoke run; the results say so)."""
+    import dataclasses
+
+    if limit is None:
+        return tasks
+    say(f"--limit {limit}: a smoke run on the first {limit} items of each task (partial results)")
+    return [dataclasses.replace(t, limit=limit) for t in tasks]
 
 
 def make_executor(args: argparse.Namespace) -> Executor:
@@ -228,18 +141,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from embbench.encode.cache import DiskCache
     from embbench.report.write import write_reports
     from embbench.run.runner import run
-    from embbench.spec import load_models, load_pipelines, load_tasks
+    from embbench.spec import load_pipelines, load_tasks
 
-    models = load_models(args.models)
-    pipelines = load_pipelines(args.models)  # models.yaml `pipelines:`, run after the models
-    tasks = load_tasks(task_paths(args))
-    decision = decision_options(args, args.models)  # a bad report: block or flag stops the run before any work
+    models = run_models(args)
+    pipelines = [] if args.model else load_pipelines(args.models)  # models.yaml `pipelines:`, run after the models
+    tasks = limited(load_tasks(task_paths(args)), args.limit)
+    decision = decision_options(
+        args, args.models if not args.model else None
+    )  # a bad report: block stops the run before any work
     check_writable(args.output)
     tasks = build_documents(tasks, args.output, say)
     say(f"embbench: {len(models)} model(s) x {len(tasks)} task(s) -> {args.output}")
     cache = None if args.no_cache else DiskCache(args.cache_dir)
     executor = make_executor(args)
-    sink = progress_printer(by_model=args.executor == "ray" and len(models) > 1)
+    sink = progress_printer(by_model=args.executor == "ray" and len(models) > 1, quiet=args.quiet)
+    set_verbosity(args.verbose)
     summary = run(
         models,
         tasks,
@@ -341,27 +257,56 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- task suites: begin ---
 def task_paths(args: argparse.Namespace) -> list[Path]:
-    """--tasks plus the folders of the --suite names; tasks/ when neither is given."""
-    from embbench.spec import find_suite
+    """--tasks (files, folders or task names) plus the folders of the --suite names; when neither is given,
+    ./tasks if it holds task files, else the built-in demo suite."""
+    from embbench.spec import default_task_paths, find_suite, find_task
 
-    paths = list(args.tasks or []) + [find_suite(name) for name in args.suite]
-    return paths or [Path("tasks")]
-
-
-# --- task suites: end ---
+    paths = [find_task(t) for t in args.tasks or []] + [find_suite(name) for name in args.suite]
+    if paths:
+        return paths
+    paths, line = default_task_paths()
+    if line and args.command == "run":
+        say(line)
+    return paths
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from embbench import categories
-    from embbench.spec import HubSource, load_tasks
+    from embbench.spec import listing, load_models, load_tasks
 
-    print(f"{'task':32} {'category':26} {'main metric':14} {'split':15} source")
-    for t in load_tasks(task_paths(args)):
-        metric = t.main_metric or categories.get(t.category).MAIN_METRIC
-        source = f"hf:{t.source.short}" if isinstance(t.source, HubSource) else t.reference  # hub: dataset@revision
-        print(f"{t.name:32} {t.category:26} {metric:14} {t.eval_split:15} {source}")
+    if args.what == "suites":
+        lines = listing.suite_lines()
+    elif args.what == "presets":
+        lines = listing.preset_lines()
+    elif args.what == "models":
+        lines = listing.model_lines(load_models(args.models), args.models)
+    else:
+        lines = listing.task_lines(load_tasks(task_paths(args)))
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from embbench.spec.scaffold import write_scaffold
+
+    written, kept = write_scaffold(args.folder)
+    for p in written:
+        print(f"wrote {p}")
+    for p in kept:
+        print(f"kept {p} (already there)")
+    here = "" if args.folder == Path(".") else f"cd {args.folder} && "
+    print(f"next: {here}embbench run --models models.yaml   (your tasks in tasks/; --suite demo for the built-in one)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from embbench.report.mteb_export import export_mteb
+
+    if not (args.output / "results").is_dir():
+        raise UserError(args.output / "results", "no results folder", fix="run `embbench run` first or pass --output")
+    written = export_mteb(args.output, args.mteb)
+    n = sum(p.name != "model_meta.json" for p in written)
+    print(f"{n} hub-task result(s) in mteb's layout under {args.mteb}" + ("" if n else " (no hub-task results)"))
     return 0
 
 
@@ -376,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         "speed": cmd_speed,
         "diff": cmd_diff,
         "questions": questions.run,
+        "init": cmd_init,
+        "export": cmd_export,
     }
     try:
         return handlers[args.command](args)

@@ -112,10 +112,13 @@ def write_result(output: Path, result: TaskResult) -> Path:
     return path
 
 
-def versions() -> dict[str, str]:
-    """embbench, Python and library versions for provenance."""
+HUB_LIBRARIES = ("mteb", "datasets")  # a hub task's data is loaded and converted by these
+
+
+def versions(hub: bool = False) -> dict[str, str]:
+    """embbench, Python and library versions for provenance (a hub task's result: mteb's and datasets' too)."""
     out = {"embbench": _version("embbench"), "python": platform.python_version()}
-    for lib in LIBRARIES:
+    for lib in LIBRARIES + (HUB_LIBRARIES if hub else ()):
         out[lib] = _version(lib)
     return out
 

@@ -57,7 +57,7 @@ def make_suite(dest: Path, rows: int) -> Path:
     """The built-in tasks with their data cut to `rows` rows per file; returns the task folder."""
     tasks = dest / "tasks"
     tasks.mkdir(parents=True)
-    for f in sorted((REPO / "tasks").glob("*.yaml")):
+    for f in sorted((REPO / "embbench" / "resources" / "tasks").glob("*.yaml")):
         spec = yaml.safe_load(f.read_text(encoding="utf-8"))
         src = (f.parent / spec["data"]).resolve()
         out = dest / "data" / f.stem

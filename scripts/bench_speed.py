@@ -77,7 +77,7 @@ def suite_on(data_root: Path, out: Path) -> Path:
     import yaml
 
     out.mkdir(parents=True, exist_ok=True)
-    for f in sorted((REPO / "tasks").glob("*.yaml")):
+    for f in sorted((REPO / "embbench" / "resources" / "tasks").glob("*.yaml")):
         spec = yaml.safe_load(f.read_text(encoding="utf-8"))
         if not isinstance(spec, dict) or "category" not in spec:
             continue
@@ -123,7 +123,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-mteb", action="store_true")
-    ap.add_argument("--tasks", type=Path, default=REPO / "tasks")
+    ap.add_argument("--tasks", type=Path, default=REPO / "embbench" / "resources" / "tasks")
     ap.add_argument("--data", type=Path, help="whole datasets in the shared/data layout instead of tasks/data")
     args = ap.parse_args()
 

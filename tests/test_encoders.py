@@ -148,7 +148,7 @@ PROMPT_TABLE = [
 @pytest.mark.parametrize(("preset", "task", "category", "role", "expected"), PROMPT_TABLE)
 def test_preset_prompts_resolve_like_mteb(preset, task, category, role, expected) -> None:
     entry = apply_preset({"preset": preset}, Path("models.yaml"))
-    assert resolve_prompt(entry["prompts"], task, category, role) == expected
+    assert resolve_prompt(entry.get("prompts"), task, category, role) == expected
 
 
 def test_hub_id_alone_selects_its_preset() -> None:

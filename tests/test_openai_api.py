@@ -542,7 +542,7 @@ def test_runner_sts_matches_local_model(server: Server, tmp_path: Path) -> None:
     """(b) embbench's runner on the first 100 pairs of stsb_ru: the API model scores as the local MiniLM."""
     from embbench.run.runner import run
 
-    src = load_task(REPO / "tasks" / "stsb_ru.yaml")
+    src = load_task(REPO / "embbench" / "resources" / "tasks" / "stsb_ru.yaml")
     data = tmp_path / "data"
     data.mkdir()
     lines = (src.source.folder / "test.jsonl").read_text(encoding="utf-8").splitlines()[:100]

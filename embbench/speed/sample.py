@@ -8,21 +8,22 @@ from pathlib import Path
 
 from embbench.data.files import find_split_file, read_records
 from embbench.errors import UserError
+from embbench.resources import data_root
 
 PASSAGE_CHARS = (400, 1500)  # RAG chunk lengths kept for the throughput sample
 
 
 def builtin_data_dir() -> Path:
-    """tasks/data of the embbench checkout (next to the package), else ./tasks/data."""
-    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
-        data = root / "tasks" / "data"
-        if (data / "retrieval" / "tydiqa_goldp_ru" / "queries.jsonl").is_file():
-            return data
-    raise UserError(
-        "tasks/data",
-        "the speed probe's built-in texts (tasks/data/retrieval/tydiqa_goldp_ru) are not found",
-        fix="run from the embbench checkout, or skip the probe with --no-speed",
-    )
+    """The built-in suites' data, shipped in the package (embbench/resources/tasks/data): the sample is the same
+    texts wherever embbench is installed."""
+    data = data_root()
+    if not (data / "retrieval" / "tydiqa_goldp_ru" / "queries.jsonl").is_file():
+        raise UserError(
+            data,
+            "the speed probe's built-in texts (retrieval/tydiqa_goldp_ru) are missing from the installed package",
+            fix="reinstall embbench, or skip the probe with --no-speed",
+        )
+    return data
 
 
 def _by_hash(texts: Sequence[str]) -> list[str]:

@@ -15,6 +15,7 @@ from embbench.encode.cache import DiskCache
 from embbench.results import load_results
 from embbench.run.runner import run
 from embbench.spec import ModelSpec, PipelineSpec, RerankerSpec, load_task
+from tests.conftest import TASKS as TASKS_DIR
 from tests.fixtures.tiny_cross_encoder import build_tiny_cross_encoder
 from tests.fixtures.tiny_models import build_tiny_st_model, russian_texts
 
@@ -36,7 +37,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         PipelineSpec(name="bm25-rr", first_stage="bm25", reranker=reranker, top_k=5),
         PipelineSpec(name="hybrid-rr", first_stage="bm25+dense", reranker=reranker, top_k=5),
     ]
-    tasks = [load_task(REPO / "tasks" / f"{t}.yaml") for t in TASKS]
+    tasks = [load_task(TASKS_DIR / f"{t}.yaml") for t in TASKS]
     out, cache = root / "out", DiskCache(root / "cache")
     lines: list[str] = []
     first = run(models, tasks, out, cache=cache, pipelines=pipelines, log=lambda e: lines.append(e.text))
@@ -57,7 +58,7 @@ def result(out: Path, model: str, task: str) -> dict[str, Any]:
 def qrels(task: str) -> dict[str, dict[str, int]]:
     from embbench.data import load
 
-    return load(load_task(REPO / "tasks" / f"{task}.yaml")).qrels
+    return load(load_task(TASKS_DIR / f"{task}.yaml")).qrels
 
 
 def test_every_ranking_result_stores_its_ranking(world: dict[str, Any]) -> None:
