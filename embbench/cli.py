@@ -134,9 +134,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from embbench.progress import View
     from embbench.report.write import write_reports
     from embbench.run.runner import run
-    from embbench.spec import load_tasks
+    from embbench.spec import load_pipelines, load_tasks
 
     models = run_models(args)
+    pipelines = [] if args.model else load_pipelines(args.models)  # models.yaml `pipelines:`, run after the models
     tasks = limited(load_tasks(task_paths(args)), args.limit)
     decision = decision_options(
         args, args.models if not args.model else None
@@ -160,6 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             log=(lambda event: None) if args.quiet else view,  # -q: failures and the summary only
             executor=executor,
             compression=not args.no_compression,
+            pipelines=pipelines,
         )
     write_not_evaluated(args.output, summary)
     if (args.output / "results").is_dir():

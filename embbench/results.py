@@ -53,6 +53,8 @@ class TaskResult:
     # the compression sweep: [{dim, precision, bytes_per_vector, score (0..1), index_mb_per_1m_docs?}] (report/rag.py)
     compression: list[dict[str, Any]] | None = None
     model_info: dict[str, Any] = field(default_factory=dict)
+    # a pipeline's result (run/pipelines.py): its kind, each stage's main score and the lift over it, reranker counts
+    pipeline: dict[str, Any] | None = None
     versions: dict[str, str] | None = None
     date: str | None = None
     request_key: str | None = None  # run/runner.py: what the result depends on; another key means stale

@@ -66,7 +66,10 @@ def _combine_items(items: Mapping[str, Any], sizes: Mapping[str, int]) -> dict[s
     if all("by_metric" in p for p in parts):
         metrics = [m for m in parts[0]["by_metric"] if all(m in p["by_metric"] for p in parts)]
         by_metric = {m: [v * scale[s] for s, p in items.items() for v in p["by_metric"][m]] for m in metrics}
-        return {"kind": "mean", "ids": ids, "by_metric": by_metric}
+        out = {"kind": "mean", "ids": ids, "by_metric": by_metric}
+        if all("run" in p for p in parts):  # stored rankings (retrieval, reranking): query ids as "<split>/<id>"
+            out["run"] = {f"{s}/{q}": docs for s, p in items.items() for q, docs in p["run"].items()}
+        return out
     if all("values" in p for p in parts) and len({p.get("metric") for p in parts}) == 1:
         values = [v * scale[s] for s, p in items.items() for v in p["values"]]
         out = {"kind": "mean", "metric": parts[0].get("metric"), "values": values}

@@ -96,7 +96,7 @@ def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[di
         sims = similarity_matrix(q_vecs[qi : qi + 1], d_vecs[[pos[d] for d in cand]], params["similarity_fn"])[0]
         top = torch.topk(sims, min(TOP_K, len(cand)))  # mteb scores every candidate and keeps the best 1000
         run[qid] = {cand[i]: float(s) for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)}
-    return score_run_items(data.qrels, run)
+    return score_run_items(data.qrels, run, keep=TOP_K)  # stored ranking: every candidate, as mteb reranks them
 
 
 def evaluate_ranking(data: Data, rank: RankFn, params: dict[str, Any]) -> dict[str, float]:
@@ -111,6 +111,5 @@ def evaluate_ranking_items(data: Data, rank: RankFn, params: dict[str, Any]) -> 
     qids = list(data.queries)
     cands = [[pos[d] for d in data.candidates[q]] for q in qids]
     hits = rank([data.queries[q] for q in qids], [data.corpus[d] for d in dids], cands, TOP_K)
-    return score_run_items(
-        data.qrels, {q: {dids[j]: float(s) for j, s in h.items()} for q, h in zip(qids, hits, strict=True)}
-    )
+    run = {q: {dids[j]: float(s) for j, s in h.items()} for q, h in zip(qids, hits, strict=True)}
+    return score_run_items(data.qrels, run, keep=TOP_K)  # stored ranking: every candidate, as mteb reranks them

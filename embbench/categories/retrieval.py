@@ -19,6 +19,7 @@ K_VALUES = (1, 3, 5, 10, 20, 100, 1000)
 _AT = ("ndcg_at", "map_at", "recall_at", "precision_at", "hit_rate_at", "mrr_at")
 METRICS = ("accuracy", *(f"{m}_{k}" for m in _AT for k in K_VALUES))
 DEFAULTS: dict[str, Any] = {"ignore_identical_ids": False, "similarity_fn": "cosine", "corpus_chunk_size": 50000}
+RUN_TOP_K = 100  # each query's stored ranking (items["run"]): the top 100 documents, as HAKARI stores
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, dict[str, float]]
 
@@ -98,10 +99,10 @@ def mrr(qrels: Mapping[str, Mapping[str, int]], run: Run, k_values: Sequence[int
     """MRR@k with ties broken by document id, descending (as pytrec_eval and mteb)."""
     out: dict[str, list[float]] = defaultdict(list)
     for qid, docs in run.items():
-        ranked = sorted(docs.items(), key=lambda item: (item[1], item[0]), reverse=True)[: max(k_values)]
+        best = ranked(docs)[: max(k_values)]
         relevant = {d for d, r in qrels[qid].items() if r > 0}
         for k in k_values:
-            rr = next((1.0 / (rank + 1) for rank, (d, _) in enumerate(ranked[:k]) if d in relevant), 0.0)
+            rr = next((1.0 / (rank + 1) for rank, (d, _) in enumerate(best[:k]) if d in relevant), 0.0)
             out[f"mrr_at_{k}"].append(rr)
     return {k: sum(v) / len(v) for k, v in out.items()}
 
@@ -111,10 +112,21 @@ def score_run(qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES) -> dic
     return score_run_items(qrels, run, k_values)[0]
 
 
+def ranked(docs: Mapping[str, float]) -> list[tuple[str, float]]:
+    """A query's (document id, score) best first, ties broken by document id descending (as pytrec_eval)."""
+    return sorted(docs.items(), key=lambda item: (item[1], item[0]), reverse=True)
+
+
+def top_run(run: Run, top_k: int = RUN_TOP_K) -> Run:
+    """Each query's top_k documents of a run, best first (the stored ranking a later pipeline stage reads)."""
+    return {q: dict(ranked(docs)[:top_k]) for q, docs in run.items()}
+
+
 def score_run_items(
-    qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES
+    qrels: Qrels, run: Run, k_values: Sequence[int] = K_VALUES, keep: int = RUN_TOP_K
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """score_run plus per-query values of the usual main metrics (for intervals and paired tests)."""
+    """score_run plus per-query values of the usual main metrics (for intervals and paired tests), and under
+    "run" each query's top `keep` documents and scores (the ranking later pipeline stages reuse)."""
     import pytrec_eval
 
     ks = ",".join(map(str, k_values))
@@ -141,7 +153,7 @@ def score_run_items(
         for k in (10, 1000)
         if k in k_values
     }
-    return out, {"kind": "mean", "ids": qids, "by_metric": by_metric}
+    return out, {"kind": "mean", "ids": qids, "by_metric": by_metric, "run": top_run(run, keep)}
 
 
 def evaluate(data: Data, embed: Embed, params: dict[str, Any]) -> dict[str, float]:

@@ -11,6 +11,7 @@ from embbench.categories import LABELS
 from embbench.report import cost, decision, facts, leakage, rag, sections, stats
 from embbench.report.board import Leaderboard, build
 from embbench.report.model import ALPHA, DECIMALS, NA, Report, rnd
+from embbench.report.pipelines import pipeline_rows
 from embbench.report.published import with_published  # ruMTEB reference rows "<model> (published)"
 from embbench.report.uses import DEFAULT_USES, Budget, Use
 from embbench.results import TaskResult, load_results
@@ -93,6 +94,7 @@ def build_report(
         "speed": speed,
         "truncation": trunc,
         "truncation_by_model": facts.truncation_table(trunc),
+        "pipelines": pipeline_rows(records, resampler),  # each pipeline's lift over its stages (report/pipelines.py)
         "charts": [],
         "generated_by": generated_by,
         "speed_folder": str(output / "speed"),

@@ -33,6 +33,7 @@ LAYOUT = [
     "summary",
     "rag",
     "pertask",
+    "pipelines",
     "charts",
     "speed",
     "cost",

@@ -35,6 +35,7 @@ LAYOUT = [
     ("summary", 2),
     ("rag", 2),
     ("pertask", 2),
+    ("pipelines", 2),
     ("charts", 2),
     ("speed", 2),
     ("cost", 2),

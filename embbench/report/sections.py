@@ -18,6 +18,7 @@ from embbench.report.model import (
     short_cell,
     text_cell,
 )
+from embbench.report.pipelines import pipelines_table
 
 # the tidy CSV's columns: a row per (model, task)
 TIDY_COLUMNS = ["model", "task", "category", "metric", "value", "ci_low", "ci_high", "tied_with_best", "n_items"]
@@ -25,14 +26,16 @@ TIDY_COLUMNS = ["model", "task", "category", "metric", "value", "ci_low", "ci_hi
 
 def tables(data: dict[str, Any]) -> list[Table]:
     """A decision table per use, Not evaluated, RAG view, Cost, Compression (report/decision_sections.py), Models,
-    Tasks, Summary, Per task, Speed and size, Truncation (when there are any), and the two CSV tables: "results"
-    (tidy: a row per model and task) and "wide" (Summary's columns, then a score column per task)."""
+    Tasks, Summary, Per task, Speed and size, Truncation and Pipelines (when there are any), and the two CSV
+    tables: "results" (tidy: a row per model and task) and "wide" (Summary's columns, then a score column per task)."""
     summary, per_task = summary_table(data), per_task_table(data)
     out = [*decision_sections.tables(data), models_table(data), tasks_table(data), summary, per_task]
     if data["speed"]:
         out.append(speed_table(data))
     if data["truncation"]:
         out.append(truncation_table(data))
+    if data.get("pipelines"):
+        out.append(pipelines_table(data))
     return [*out, results_table(data), wide_table(summary, per_task)]
 
 

@@ -6,6 +6,7 @@ holds the one model loop, the stop rule, the probe decision and the summary for 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -25,11 +26,13 @@ from embbench.encode.embedder import BadVectors, Embedder
 from embbench.errors import ModelLoadError, UserError
 from embbench.results import TaskResult, result_path, write_result
 from embbench.run.executor import Executor, LocalExecutor, open_model
+from embbench.run.pipelines import run_pipelines
 from embbench.run.probes import probe_model
+from embbench.run.rankings import Keep, keep_ranking, lacks_ranking, write_ranking
 from embbench.run.record import describe, make_record, request_key, stale_reason
 from embbench.run.state import STATE_FILE, RunState, command_identity
 from embbench.run.summary import ALL_TASKS, SPEED, Failure, Progress, RunSummary, Sink, model_sink, stderr_sink
-from embbench.spec import ModelSpec, TaskSpec
+from embbench.spec import ModelSpec, PipelineSpec, TaskSpec
 from embbench.spec import resolve_params as resolve_task_params
 from embbench.speed.probe import speed_path, wants_probe
 
@@ -71,14 +74,18 @@ def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary 
     return out
 
 
-def evaluate_task(task: TaskSpec, data: Any, embedder: Embedder, compression: bool = False) -> TaskResult:
+def evaluate_task(
+    task: TaskSpec, data: Any, embedder: Embedder, compression: bool = False, keep: Keep | None = None
+) -> TaskResult:
     """Evaluate one task with one embedding model, with compression also its compression sweep where it applies
-    (runner.run turns it on unless --no-compression); returns the result record (not yet written)."""
+    (runner.run turns it on unless --no-compression); returns the result record (not yet written). A retrieval or
+    reranking task's ranking goes to keep (run/rankings.py)."""
     module = categories.get(task.category)
     params = resolve_params(task, embedder.encoder.similarity_fn)
     embed = embedder.for_task(task.name, task.category)
     t0 = time.perf_counter()
     metrics, items = split_aware(module.evaluate_items)(data, embed, params)  # split_aware: multi-split hub tasks
+    keep_ranking(items, keep)  # stored rankings (run/rankings.py)
     seconds = time.perf_counter() - t0
     s = embed.stats
     timing = {
@@ -132,7 +139,7 @@ def sweep_task(
     return variants
 
 
-def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker) -> TaskResult:
+def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker, keep: Keep | None = None) -> TaskResult:
     """Evaluate one task with a ranking baseline (BM25); 'n/a' where the category has no meaning for it."""
     module = categories.get(task.category)
     params = resolve_params(task)
@@ -140,6 +147,7 @@ def rank_task(task: TaskSpec, data: Any, name: str, ranker: Ranker) -> TaskResul
         return make_record(task, data, name, None, params, 0.0, ranker.provenance())
     t0 = time.perf_counter()
     metrics, items = split_aware(module.evaluate_ranking_items)(data, ranker.rank, params)  # multi-split hub tasks
+    keep_ranking(items, keep)  # stored rankings (run/rankings.py)
     seconds = time.perf_counter() - t0
     return make_record(task, data, name, metrics, params, seconds, ranker.provenance(), items=items)
 
@@ -183,6 +191,9 @@ def _plan(run: _Run, spec: ModelSpec, summary: RunSummary) -> _Plan:
             todo.append(t)
         elif (why := stale_reason(path, keys[t.name])) is not None:
             stale.append(f"{spec.name}/{t.name}: recomputing the existing result ({why})")
+            todo.append(t)
+        elif lacks_ranking(run.output, spec.name, t.name, t.category):  # written before rankings were stored
+            stale.append(f"{spec.name}/{t.name}: recomputing the existing result (it has no stored ranking)")
             todo.append(t)
         else:
             summary.skipped.append((spec.name, t.name))
@@ -233,12 +244,13 @@ def _run_tasks(run: _Run, spec: ModelSpec, encoder: Encoder | Ranker, plan: _Pla
     for ti, task in enumerate(plan.todo, 1):
         run.sink(Progress(f"({ti}/{len(plan.todo)}) {task.name} [{task.category}]", 1, spec.name))
         data = run.data[task.name]
+        keep = functools.partial(write_ranking, run.output, spec.name, task.name)  # stored rankings
         try:
             if ranker is not None:
-                record = rank_task(task, data, spec.name, ranker)
+                record = rank_task(task, data, spec.name, ranker, keep)
             else:
                 assert embedder is not None
-                record = evaluate_task(task, data, embedder, run.compression)
+                record = evaluate_task(task, data, embedder, run.compression, keep)
         except Exception as exc:
             failure = _task_failure(spec, task, exc)
             run.sink(Progress(f"FAILED: {failure.reason}", 2, spec.name))
@@ -277,6 +289,7 @@ def run(
     speed: bool = False,
     executor: Executor | None = None,
     compression: bool = True,
+    pipelines: list[PipelineSpec] | None = None,
 ) -> RunSummary:
     """Evaluate every model on every task, writing results as they finish; with speed, then probe each model.
 
@@ -299,6 +312,11 @@ def run(
         position = {s.name: f"[{k}/{len(models)}]" for k, s in enumerate(models, 1)}
         shared = _Run(executor, output, tasks, data, cache, force, speed, compression, sink, position, state)
         summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
+        if pipelines:  # after the models, from their stored rankings (run/pipelines.py)
+            optional = frozenset(s.name for s in models if s.optional)
+            summary.merge(
+                [run_pipelines(pipelines, tasks, data, output, cache=cache, force=force, log=sink, optional=optional)]
+            )
     if state is not None:  # the command ended (an interrupted one never gets here)
         state.clear()
     return summary

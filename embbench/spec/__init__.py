@@ -1,6 +1,7 @@
 """What to run: task files and models.yaml parsed into frozen, validated specs (tasks.py, models.py)."""
 
-from embbench.spec.models import ModelSpec, load_models, models_from_refs
+from embbench.spec.models import ModelSpec, load_models, load_pipelines, models_from_refs
+from embbench.spec.pipelines import PipelineSpec, RerankerSpec
 from embbench.spec.suites import default_task_paths, find_suite, find_task, known_tasks, list_suites
 from embbench.spec.tasks import (
     CATEGORIES,
@@ -19,6 +20,8 @@ __all__ = [
     "HubSource",
     "LocalSource",
     "ModelSpec",
+    "PipelineSpec",
+    "RerankerSpec",
     "TaskSpec",
     "default_task_paths",
     "find_suite",
@@ -27,6 +30,7 @@ __all__ = [
     "known_tasks",
     "list_suites",
     "load_models",
+    "load_pipelines",
     "load_task",
     "load_tasks",
     "models_from_refs",

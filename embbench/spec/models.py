@@ -9,6 +9,7 @@ from typing import Any
 
 from embbench.errors import UserError
 from embbench.spec._yaml import check_name, check_unique, read_yaml, typed, unknown_keys
+from embbench.spec.pipelines import PipelineSpec, parse_pipelines
 from embbench.spec.presets import apply_preset, preset_table
 
 
@@ -150,7 +151,8 @@ def load_models(path: Path) -> list[ModelSpec]:
         raise UserError(
             path, "expected a top-level 'models:' list", field="models", fix="see the README for the models.yaml format"
         )
-    unknown_keys(set(raw), {"models", "report"}, path, "models.yaml")  # report: read by the report layer
+    # pipelines: spec/pipelines.py; report: read by the report layer
+    unknown_keys(set(raw), {"models", "pipelines", "report"}, path, "models.yaml")
     specs: list[ModelSpec] = []
     for i, entry in enumerate(raw["models"]):
         if not isinstance(entry, dict):
@@ -164,7 +166,15 @@ def load_models(path: Path) -> list[ModelSpec]:
     check_unique([(s.name, f"{path}: model '{s.name}'") for s in specs], "model")
     if not specs:
         raise UserError(path, "no models listed", field="models", fix="add at least one model entry")
+    parse_pipelines(raw.get("pipelines"), path, [s.name for s in specs])  # a bad pipeline stops the run here too
     return specs
+
+
+def load_pipelines(path: Path) -> list[PipelineSpec]:
+    """The `pipelines:` of models.yaml (checked against its models), each after the stages it reads."""
+    path = Path(path)
+    specs = load_models(path)
+    return parse_pipelines(read_yaml(path).get("pipelines"), path, [s.name for s in specs])
 
 
 def _name_for(ref: str) -> str:
