@@ -179,7 +179,10 @@ class Embedder:
             found.update(self._encode_chunks(missing, [by_key[k] for k in missing], prompt, stats, task))
         if not keys:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
-        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+        out = np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+        if self.dim is None:  # all from the cache: the width is still the model's (the export names it)
+            self.dim = out.shape[1]
+        return out
 
     def _encode_chunks(
         self, keys: list[bytes], texts: list[str], prompt: str, stats: EmbedStats, task: str

@@ -94,6 +94,8 @@ def evaluate_task(
         "evaluate_seconds": round(seconds - s.encode_seconds - s.cache_seconds, 3),
     }
     embedding = {"texts": s.texts, "unique": s.unique, "from_cache": s.from_cache, "encoded": s.encoded}
+    if embedder.dim is not None:
+        embedding["dim"] = embedder.dim  # the vectors' width (mteb's model_meta embed_dim on export)
     variants = None
     if compression and compress.applies(task.category):  # the compression sweep (categories/compression.py)
         variants = sweep_task(task, data, embedder, params, timing, embedding)
