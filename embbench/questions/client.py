@@ -11,7 +11,6 @@ limit, its counters (requests, retries, tokens in/out from each answer's usage) 
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import os
 import random
@@ -24,6 +23,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from embbench.encode.backends import api_guard
+from embbench.encode.backends.api_http import parse_retry_after, server_message
 from embbench.errors import UserError
 
 ALLOW_ENV = "EMBBENCH_API_KEY_ENVS"
@@ -38,22 +39,6 @@ class _Retryable(Exception):
         self.reason, self.wait = reason, wait
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows no redirect: urllib then raises the 3xx as an HTTPError."""
-
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
-        return None
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str, with_key: bool) -> str:
     """The base URL without a trailing slash; a UserError when requests (and a key) may not go there."""
     problem = None
@@ -62,7 +47,7 @@ def check_url(url: str, with_key: bool) -> str:
         problem = "the URL carries credentials, a query or a fragment (they would be printed and recorded)"
     elif parts.scheme not in ("http", "https") or not parts.hostname:
         problem = f"expected an http(s) URL up to /v1, got {url!r}"
-    elif with_key and parts.scheme == "http" and not _loopback(parts.hostname):
+    elif with_key and parts.scheme == "http" and not api_guard.is_loopback(parts.hostname):
         problem = f"plain http to {parts.hostname} with an API key: the key would travel unencrypted"
     if problem:
         raise UserError(url, problem, field="--llm", fix="give e.g. http://127.0.0.1:8000/v1 or https://host/v1")
@@ -109,7 +94,7 @@ class ChatClient:
         self._lock = threading.Lock()
         self._next_slot = 0.0
         self._jitter = random.Random()
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._opener = api_guard.opener()
 
     @property
     def host(self) -> str:
@@ -236,9 +221,9 @@ class ChatClient:
             text = exc.read().decode("utf-8", "replace")
         except Exception:  # a broken body says nothing more
             text = ""
-        reason = f"HTTP {status}" + (f": {self._safe(_message(text))}" if text.strip() else "")
+        reason = f"HTTP {status}" + (f": {self._safe(server_message(text))}" if text.strip() else "")
         if status in (408, 429) or (status >= 500 and status not in (501, 505)):
-            return _Retryable(reason, _retry_after(exc.headers.get("Retry-After") if exc.headers else None))
+            return _Retryable(reason, parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None))
         if status in (401, 403):
             have = "is set" if self._key else "is not set"
             return UserError(
@@ -275,26 +260,3 @@ class _Refused(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None  # an HTTP date: the back-off decides
-
-
-def _message(text: str) -> str:
-    """The message of an OpenAI-style ({"error": {"message"}}) or FastAPI-style ({"detail"}) error body."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text.strip()[:200]
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        for key in ("error", "detail", "message"):
-            if isinstance(body.get(key), str):
-                return str(body[key])
-    return text.strip()[:200]
