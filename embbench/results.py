@@ -48,6 +48,8 @@ class TaskResult:
     prompts: dict[str, Any] | None = None
     truncation: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
+    # retrieval/reranking with an encoder: where and in what precision the search ran, {device, precision}
+    search: dict[str, str] | None = None
     task_info: dict[str, Any] = field(default_factory=dict)
     items: dict[str, Any] | None = None  # per-item detail of the main metric (report/stats.py)
     # the compression sweep: [{dim, precision, bytes_per_vector, score (0..1), index_mb_per_1m_docs?}] (report/rag.py)

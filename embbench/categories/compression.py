@@ -4,7 +4,8 @@ Every variant is scored from the vectors the task's evaluation already embedded 
 asks the task's ``embed`` once per distinct call (``Memo``) and re-runs the category's own ``evaluate_items`` with an
 embed that returns transformed vectors and the similarity each variant needs. The variants, as a RAG index uses them:
 
-- ``float32`` at full width (equals the task's main score bit for bit: same vectors, same code path) and truncated
+- ``float32`` at full width (equals the task's main score bit for bit: same vectors, same code path, as long as
+  the task searched in float32, the default; the sweep always does) and truncated
   to each width of ``DIMS`` below the model's (prefix, then L2-renormalised, as Matryoshka models are used);
 - ``float16``: the vectors rounded to half precision;
 - ``int8``: sentence-transformers' ``quantize_embeddings`` calibrated on the task's document vectors (the corpus,
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -34,6 +35,7 @@ from embbench import categories
 from embbench.categories._common import Embed, Role
 from embbench.categories._splits import split_aware
 from embbench.categories.retrieval import K_VALUES, Run, exact_search, score_run_items
+from embbench.categories.search import from_params, with_search
 
 VERSION = 1  # hashed into the request key of the tasks it applies to: bump it when the variants change
 CATEGORIES = ("retrieval", "reranking")  # the tasks a RAG index serves
@@ -161,7 +163,7 @@ def rescore_items(data: Any, embed: Embed, params: dict[str, Any], top_k: int) -
     n = top_k * RESCORE_MULTIPLIER
     candidates = getattr(data, "candidates", None)  # reranking: each query's own candidate list
     if candidates is None:
-        _, idx = exact_search(q_signs, d_signs, n, "dot", params["corpus_chunk_size"])
+        _, idx = exact_search(q_signs, d_signs, n, "dot", params["corpus_chunk_size"], search=from_params(params))
         shortlists = list(idx)
     else:
         pos = {d: i for i, d in enumerate(dids)}
@@ -188,6 +190,9 @@ def sweep(
 ) -> list[dict[str, Any]]:
     """Every variant's main score for one task (see the module docstring); ``embed`` is asked once per call."""
     evaluate_items = split_aware(categories.get(category).evaluate_items)
+    # on the task's search device, always in float32: the variants are about how vectors are stored (an int8 dot
+    # product would overflow float16), and float32 is the precision every row's label promises
+    params = with_search(params, replace(from_params(params), precision="float32"))
     memo = Memo(embed)
     t0 = time.perf_counter()
     full = evaluate_items(data, memo, params)[0][main_metric]  # also fills the memo: every vector the task uses

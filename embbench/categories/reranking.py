@@ -10,6 +10,7 @@ from typing import Any
 from embbench.categories._common import Columns, Embed, RankFn
 from embbench.categories.retrieval import METRICS as RETRIEVAL_METRICS
 from embbench.categories.retrieval import Qrels, Run, score_run_items, similarity_matrix
+from embbench.categories.search import candidate_topk, from_params
 from embbench.errors import UserError
 
 VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
@@ -91,11 +92,18 @@ def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[di
     qids = list(data.queries)
     q_vecs = embed([data.queries[q] for q in qids], "query")
     run: Run = {}
-    for qi, qid in enumerate(qids):
-        cand = data.candidates[qid]
-        sims = similarity_matrix(q_vecs[qi : qi + 1], d_vecs[[pos[d] for d in cand]], params["similarity_fn"])[0]
-        top = torch.topk(sims, min(TOP_K, len(cand)))  # mteb scores every candidate and keeps the best 1000
-        run[qid] = {cand[i]: float(s) for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)}
+    search = from_params(params)
+    if not search.default:  # on the encoder's GPU (categories/search.py): the same scores, one transfer back
+        rows = [[pos[d] for d in data.candidates[q]] for q in qids]
+        tops = candidate_topk(q_vecs, d_vecs, rows, TOP_K, params["similarity_fn"], search)
+        for qid, (values, at) in zip(qids, tops, strict=True):
+            run[qid] = {data.candidates[qid][i]: float(s) for s, i in zip(values, at, strict=True)}
+    else:
+        for qi, qid in enumerate(qids):
+            cand = data.candidates[qid]
+            sims = similarity_matrix(q_vecs[qi : qi + 1], d_vecs[[pos[d] for d in cand]], params["similarity_fn"])[0]
+            top = torch.topk(sims, min(TOP_K, len(cand)))  # mteb scores every candidate and keeps the best 1000
+            run[qid] = {cand[i]: float(s) for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)}
     return score_run_items(data.qrels, run, keep=TOP_K)  # stored ranking: every candidate, as mteb reranks them
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from embbench.categories._common import Columns, Embed, RankFn
+from embbench.categories.search import Search, device_search, from_params
 from embbench.errors import UserError
 
 VERSION = 1  # protocol version: bump when DEFAULTS or the scoring change, so stored results are recomputed
@@ -69,10 +70,20 @@ def similarity_matrix(q: np.ndarray, d: np.ndarray, fn: str) -> Any:
 
 
 def exact_search(
-    q_vecs: np.ndarray, d_vecs: np.ndarray, top_k: int, fn: str, chunk: int = 50000, query_batch: int = 1024
+    q_vecs: np.ndarray,
+    d_vecs: np.ndarray,
+    top_k: int,
+    fn: str,
+    chunk: int = 50000,
+    query_batch: int = 1024,
+    search: Search | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k (scores, doc indices) per query, scanning the corpus in chunks: memory O(batch x chunk)."""
+    """Top-k (scores, doc indices) per query, scanning the corpus in chunks: memory O(batch x chunk); a search
+    other than the default (CPU, float32) runs on its device (categories/search.py)."""
     import torch
+
+    if search is not None and not search.default:
+        return device_search(q_vecs, d_vecs, top_k, fn, search, chunk, query_batch)
 
     k = min(top_k, len(d_vecs))
     all_scores = np.empty((len(q_vecs), k), dtype=np.float32)
@@ -167,7 +178,8 @@ def evaluate_items(data: Data, embed: Embed, params: dict[str, Any]) -> tuple[di
     q_vecs = embed([data.queries[q] for q in qids], "query")
     d_vecs = embed([data.corpus[d] for d in dids], "document")
     top_k = max(K_VALUES)  # as mteb: identical ids are dropped after the top 1000
-    scores, idx = exact_search(q_vecs, d_vecs, top_k, params["similarity_fn"], params["corpus_chunk_size"])
+    fn, chunk = params["similarity_fn"], params["corpus_chunk_size"]
+    scores, idx = exact_search(q_vecs, d_vecs, top_k, fn, chunk, search=from_params(params))
     run: Run = {}
     for qi, qid in enumerate(qids):
         hits = {dids[j]: float(s) for s, j in zip(scores[qi], idx[qi], strict=True)}

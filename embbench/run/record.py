@@ -13,6 +13,7 @@ from typing import Any
 from embbench import categories
 from embbench._paths import portable
 from embbench.categories import compression as compress
+from embbench.categories.search import SEARCH_CATEGORIES
 from embbench.encode.embedder import BadVectors
 from embbench.results import TaskResult, versions
 from embbench.spec import HubSource, ModelSpec, TaskSpec, resolve_params
@@ -111,8 +112,8 @@ def select_items(items: dict[str, Any] | None, main_metric: str) -> dict[str, An
 
 
 # ModelSpec fields that do not change a score: labels, scheduling, and settings the embedding cache also ignores
-# (batch size and device move a vector by ~1e-7 at most)
-_NOT_SCORE_FIELDS = frozenset({"name", "file", "optional", "batch_size", "device", "num_gpus"})
+# (batch size and device move a vector by ~1e-7 at most); search_precision counts for the tasks that search (below)
+_NOT_SCORE_FIELDS = frozenset({"name", "file", "optional", "batch_size", "device", "num_gpus", "search_precision"})
 
 
 def request_key(spec: ModelSpec, task: TaskSpec, data: Any, compression: bool = True) -> str:
@@ -135,6 +136,8 @@ def request_key(spec: ModelSpec, task: TaskSpec, data: Any, compression: bool = 
         "source": dataclasses.asdict(task.source) if isinstance(task.source, HubSource) else "local",
         "data": data.fingerprint,
     }
+    if spec.search_precision not in (None, "float32") and task.category in SEARCH_CATEGORIES:
+        protocol["search_precision"] = spec.search_precision  # half-precision search (categories/search.py)
     if compression and compress.applies(task.category):  # the sweep's variants are part of the result
         protocol["compression"] = compress.VERSION
     # default=str: YAML scalars such as dates in model_kwargs

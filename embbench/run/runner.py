@@ -17,6 +17,7 @@ from typing import Any
 from embbench import categories
 from embbench.categories import compression as compress
 from embbench.categories._splits import split_aware  # multi-split hub tasks
+from embbench.categories.search import SEARCH_CATEGORIES, Search, choose, with_search
 from embbench.data import load as load_task_data
 from embbench.data.files import MissingDataFile
 from embbench.data.hub import TaskUnavailable  # hub tasks (ruMTEB suite)
@@ -74,17 +75,43 @@ def load_data(tasks: list[TaskSpec], log: Log = stderr_log, summary: RunSummary 
     return out
 
 
+def search_for(encoder: Any, spec: ModelSpec) -> Search:
+    """Where retrieval and reranking search (categories/search.py): on the encoder's CUDA device when it runs on one
+    in this process (a Ray pool's workers do not: the driver searches on its CPU), else on the CPU; in the entry's
+    search_precision where that applies (float32 otherwise)."""
+    device = getattr(encoder, "device", None)
+    device = None if device is None else str(device)
+    if device is not None and device.startswith("cuda") and not _cuda_available():
+        device = None  # `device: cuda` on a machine without one, every vector from the cache: the model never loads
+    return choose(device, spec.search_precision, encoder.similarity_fn)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def evaluate_task(
-    task: TaskSpec, data: Any, embedder: Embedder, compression: bool = False, keep: Keep | None = None
+    task: TaskSpec,
+    data: Any,
+    embedder: Embedder,
+    compression: bool = False,
+    keep: Keep | None = None,
+    search: Search | None = None,
 ) -> TaskResult:
     """Evaluate one task with one embedding model, with compression also its compression sweep where it applies
     (runner.run turns it on unless --no-compression); returns the result record (not yet written). A retrieval or
-    reranking task's ranking goes to keep (run/rankings.py)."""
+    reranking task's ranking goes to keep (run/rankings.py); it searches with `search` (default: CPU, float32),
+    which the result records; its recorded params are the protocol's alone."""
     module = categories.get(task.category)
     params = resolve_params(task, embedder.encoder.similarity_fn)
+    searches = task.category in SEARCH_CATEGORIES
+    search = search or Search()
+    run_params = with_search(params, search) if searches else params
     embed = embedder.for_task(task.name, task.category)
     t0 = time.perf_counter()
-    metrics, items = split_aware(module.evaluate_items)(data, embed, params)  # split_aware: multi-split hub tasks
+    metrics, items = split_aware(module.evaluate_items)(data, embed, run_params)  # split_aware: multi-split hub tasks
     keep_ranking(items, keep)  # stored rankings (run/rankings.py)
     seconds = time.perf_counter() - t0
     s = embed.stats
@@ -98,7 +125,7 @@ def evaluate_task(
         embedding["dim"] = embedder.dim  # the vectors' width (mteb's model_meta embed_dim on export)
     variants = None
     if compression and compress.applies(task.category):  # the compression sweep (categories/compression.py)
-        variants = sweep_task(task, data, embedder, params, timing, embedding)
+        variants = sweep_task(task, data, embedder, run_params, timing, embedding)
     return make_record(
         task,
         data,
@@ -113,6 +140,7 @@ def evaluate_task(
         truncation=embed.truncation(),
         items=items,
         compression=variants,
+        search=search.record() if searches else None,
     )
 
 
@@ -252,7 +280,8 @@ def _run_tasks(run: _Run, spec: ModelSpec, encoder: Encoder | Ranker, plan: _Pla
                 record = rank_task(task, data, spec.name, ranker, keep)
             else:
                 assert embedder is not None
-                record = evaluate_task(task, data, embedder, run.compression, keep)
+                search = search_for(encoder, spec)  # per task: the model's own device once it has loaded
+                record = evaluate_task(task, data, embedder, run.compression, keep, search)
         except Exception as exc:
             failure = _task_failure(spec, task, exc)
             run.sink(Progress(f"FAILED: {failure.reason}", 2, spec.name))

@@ -27,6 +27,7 @@ class ModelSpec:
     batch_size: int = 32
     device: str | None = None
     dtype: str | None = None
+    search_precision: str | None = None  # retrieval/reranking search on CUDA: float32 (unset), float16 or bfloat16
     max_seq_length: int | None = None
     normalize: bool = False
     truncate_dim: int | None = None
@@ -40,7 +41,7 @@ class ModelSpec:
 
 
 MODEL_KEYS = {f for f in ModelSpec.__dataclass_fields__ if f != "file"}
-STRING_KEYS = ("model", "backend", "revision", "device", "preset")
+STRING_KEYS = ("model", "backend", "revision", "device", "preset", "search_precision")
 # backends whose `model` may be left out
 BACKEND_DEFAULT_MODEL = {
     "bm25": "bm25",
@@ -94,6 +95,15 @@ def _check_values(entry: dict[str, Any], where: str, models_file: Path) -> None:
         raise UserError(
             where, f"unknown dtype {entry['dtype']!r}", field="dtype", fix="use float32, float16, bfloat16 or auto"
         )
+    if entry.get("search_precision") not in (None, "float32", "float16", "bfloat16"):
+        raise UserError(
+            where,
+            f"unknown search_precision {entry['search_precision']!r}",
+            field="search_precision",
+            fix="use float32, float16 or bfloat16 (half precision applies to a search on CUDA)",
+        )
+    if entry.get("search_precision") is not None and entry.get("backend") == "bm25":
+        raise UserError(where, "bm25 ranks without vectors", field="search_precision", fix="remove it")
     if entry.get("pooling") not in (None, "cls", "mean", "last", "max"):
         raise UserError(
             where, f"unknown pooling {entry['pooling']!r}", field="pooling", fix="use cls, mean, last or max"

@@ -68,6 +68,13 @@ MODELS = [
         "tokenizer_kwargs.trust_remote_code",
         "trust_remote_code: true",
     ),
+    ("unknown search precision", [{**GOOD_MODEL, "search_precision": "fp16"}], "search_precision", "'fp16'"),
+    (
+        "search precision for bm25",
+        [{"name": "b", "backend": "bm25", "search_precision": "float16"}],
+        "search_precision",
+        "without vectors",
+    ),
     ("names alike but for case", [GOOD_MODEL, {**GOOD_MODEL, "name": "M"}], "name", "differs only in case"),
     ("one name twice", [GOOD_MODEL, GOOD_MODEL], "name", "is also used by"),
 ]

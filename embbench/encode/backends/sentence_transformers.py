@@ -164,6 +164,18 @@ class SentenceTransformerEncoder:
             self.load_seconds = time.perf_counter() - t0
         return self._model
 
+    @property
+    def device(self) -> str:
+        """Where the model runs, or will once loaded (the entry's device, else sentence-transformers' own choice),
+        without loading it: the runner searches there (run/runner.py search_for)."""
+        if self._model is not None:
+            return str(self._model.device)
+        if self.spec.device:
+            return self.spec.device
+        from sentence_transformers.util import get_device_name
+
+        return str(get_device_name())
+
     def _load(self) -> Any:
         spec = self.spec
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
