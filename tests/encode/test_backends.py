@@ -168,3 +168,18 @@ def test_hub_id_alone_selects_its_preset() -> None:
         "ai-forever/sbert_large_nlu_ru",
         "deepvk/USER-base",
     }
+
+
+def test_a_sentence_transformers_encoder_says_its_device_without_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the runner searches there (run/runner.py search_for); a run served from the cache never loads the weights
+    from sentence_transformers import util
+
+    named = load_encoder(ModelSpec(name="a", model=minilm_path(), device="cuda:1"))
+    assert named.device == "cuda:1" and named._model is None  # type: ignore[union-attr]
+    monkeypatch.setattr(util, "get_device_name", lambda: "cuda:0")  # sentence-transformers' own default choice
+    unset = load_encoder(ModelSpec(name="b", model=minilm_path()))
+    assert unset.device == "cuda:0" and unset._model is None  # type: ignore[union-attr]
+    monkeypatch.undo()
+    cpu = load_encoder(ModelSpec(name="c", model=minilm_path(), device="cpu"))
+    cpu.encode(["кот"], "")  # type: ignore[union-attr]
+    assert cpu.device == "cpu" and cpu._model is not None  # type: ignore[union-attr]
