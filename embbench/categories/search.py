@@ -258,10 +258,11 @@ def candidate_topk(
     values, positions, sizes = [], [], []
     with _exact_float32(device):
         corpus = _resident(td, fn, device, dtype, p.chunk) if p.resident and len(td) else None
+        queries = _prepare(tq, fn, device, dtype)  # one vector per query: small beside the candidates
         for qi, cand in enumerate(candidates):
             rows = torch.as_tensor(list(cand), dtype=torch.int64)
             docs = corpus[rows.to(device)] if corpus is not None else _prepare(td[rows], fn, device, dtype)
-            sims = _sims(_prepare(tq[qi : qi + 1], fn, device, dtype), docs, fn)[0]
+            sims = _sims(queries[qi : qi + 1], docs, fn)[0]
             top_s, top_i = _top(sims, top_k)
             values.append(top_s.float())
             positions.append(top_i)

@@ -81,15 +81,14 @@ def search_for(encoder: Any, spec: ModelSpec) -> Search:
     search_precision where that applies (float32 otherwise)."""
     device = getattr(encoder, "device", None)
     device = None if device is None else str(device)
-    if device is not None and device.startswith("cuda") and not _cuda_available():
-        device = None  # `device: cuda` on a machine without one, every vector from the cache: the model never loads
+    if device is not None and device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            device = None  # `device: cuda` on a machine without one, every vector from the cache: never loaded
+        elif device == "cuda":  # as the loaded model names it, so every result of the model records the same
+            device = f"cuda:{torch.cuda.current_device()}"
     return choose(device, spec.search_precision, encoder.similarity_fn)
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
 
 
 def evaluate_task(

@@ -116,6 +116,17 @@ def test_search_for_takes_the_encoders_cuda_device_and_the_entrys_precision(cuda
     assert S.Search("cuda:0").params() == {"search_device": "cuda:0", "search_precision": "float32"}
 
 
+def test_a_bare_cuda_device_is_named_as_the_loaded_model_names_it(
+    cuda_here: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    encoder = KeywordEncoder(VOCAB)
+    encoder.device = "cuda"  # type: ignore[attr-defined]  # `device: cuda` before the weights load
+    assert search_for(encoder, ModelSpec(name="kw", model="keyword")) == S.Search("cuda:1")
+
+
 def test_search_for_stays_on_the_cpu_without_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
