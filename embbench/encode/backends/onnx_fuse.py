@@ -28,7 +28,7 @@ FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "camembert"
 def eager_attention(model: Any) -> Iterator[None]:
     """Trace with transformers' eager attention: its MatMul/Softmax pattern is what the optimizer recognises
     (scaled_dot_product_attention traces into a form it leaves unfused); the model is restored afterwards."""
-    auto = getattr(model[0], "auto_model", None)
+    auto: Any = getattr(model[0], "auto_model", None)
     config = getattr(auto, "config", None)
     before = getattr(config, "_attn_implementation", None)
     switched = False
