@@ -196,3 +196,23 @@ def wide_table(summary: Table, per_task: Table) -> Table:
     header = [*summary.header, *[HeaderCell(h.value, key=h.value) for h in per_task.header[1:]]]
     rows = [[*s, *[Cell(c.value, c.display) for c in p[1:]]] for s, p in zip(summary.rows, per_task.rows, strict=True)]
     return Table("wide", "Scores", header, rows)
+
+
+def provenance_lines(data: dict[str, Any]) -> list[str]:
+    """The Provenance section's items as plain text (each renderer escapes and lists them): when and with which
+    software and hardware the numbers were made."""
+    out = []
+    if data["results_dated"]:
+        lo, hi = data["results_dated"]
+        out.append(f"Results dated: {lo[:10]}" + ("" if lo[:10] == hi[:10] else f" to {hi[:10]}"))
+    if data["software"]:
+        out.append("Software: " + ", ".join(f"{k} {v}" for k, v in data["software"].items()))
+    for lib, seen in data["software_mixed"].items():
+        out.append(f"Software ({lib} differs): " + "; ".join(f"{v}: {', '.join(ms)}" for v, ms in seen.items()))
+    for hw in data["hardware"]:
+        desc = ", ".join(f"{k} {v}" for k, v in hw.items() if k not in ("machine", "models") and v not in (None, ""))
+        out.append(f"Hardware (speed of {', '.join(hw['models'])}): {desc}")
+    if not data["hardware"]:
+        out.append(f"Hardware: no speed files ({data['speed_folder']}/<model>.json)")
+    out.append("Full revision hashes and every number unrounded: leaderboard.json next to this page")
+    return out
