@@ -22,6 +22,7 @@ from embbench.report.model import (
     Report,
     Table,
     legend,
+    subset_note,
 )
 from embbench.report.sections import provenance_lines
 
@@ -184,6 +185,8 @@ def _td(c: Cell) -> str:
     attr = f' class="{cls}"' if cls else ""
     sort = "" if c.value is None else str(c.value)
     body = escape(c.display)
+    if c.link and body:  # a SAFE_URL (report/model.py), escaped all the same
+        body = f'<a href="{escape(c.link)}" rel="noopener noreferrer">{body}</a>'
     if c.title:
         attr += f' title="{escape(c.title)}"'
     if c.detail is not None:
@@ -241,4 +244,6 @@ def _note(name: str, data: dict[str, Any]) -> str:
             "% of the task's texts longer than the model's token limit (cut before encoding); "
             "tokens per 1000 characters: the mean over the tasks."
         )
+    if name == "tasks":
+        return escape(subset_note(data["tasks"]))
     return ""

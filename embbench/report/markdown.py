@@ -24,6 +24,7 @@ from embbench.report.model import (
     Report,
     Table,
     legend,
+    subset_note,
 )
 from embbench.report.sections import provenance_lines
 
@@ -123,6 +124,8 @@ def _head(h: HeaderCell) -> str:
 def _cell(c: Cell) -> str:
     """The cell's text; a per-task score in bold when it is the best, its interval and tie mark after it."""
     shown = text(c.display)
+    if c.link and shown:  # a SAFE_URL (report/model.py): nothing in it can end the link
+        shown = f"[{shown}]({c.link})"
     if c.best and shown:
         shown = f"**{shown}**"
     return shown + (c.detail or "")
@@ -179,4 +182,6 @@ def _note(name: str, data: dict[str, Any]) -> str:
             "% of the task's texts longer than the model's token limit (cut before encoding); tokens per 1000 "
             "characters: the mean over the tasks (a tokenizer's efficiency on Russian text)."
         )
+    if name == "tasks":
+        return text(subset_note(data["tasks"]))
     return ""

@@ -86,6 +86,8 @@ def task_info(task: TaskSpec, data: Any) -> dict[str, Any]:
         info["documents"] = docs
     if task.limit is not None:  # --limit N: a smoke run, partial (never mixed into a full leaderboard)
         info["limit"] = task.limit
+    if task.subset_of is not None:  # a subset of public data: the report marks it and links the mteb task
+        info["subset_of"] = task.subset_of.as_dict()
     return info
 
 
@@ -135,6 +137,8 @@ def request_key(spec: ModelSpec, task: TaskSpec, data: Any, compression: bool = 
         "source": dataclasses.asdict(task.source) if isinstance(task.source, HubSource) else "local",
         "data": data.fingerprint,
     }
+    if task.subset_of is not None:  # no score depends on it, but results written without it would not show it
+        protocol["subset_of"] = task.subset_of.as_dict()
     if compression and compress.applies(task.category):  # the sweep's variants are part of the result
         protocol["compression"] = compress.VERSION
     # default=str: YAML scalars such as dates in model_kwargs
