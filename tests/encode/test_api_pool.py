@@ -8,6 +8,7 @@ and the rate-limit bounds can only be met more easily on a loaded machine.
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 from embbench.encode.backends import load_encoder
-from embbench.encode.backends.api_pool import OrderedPool
+from embbench.encode.backends.api_pool import Connections, OrderedPool
 from embbench.encode.backends.api_retry import RateLimit
 from embbench.encode.backends.openai_api import OpenAIEmbeddingsEncoder, estimate_tokens
 from embbench.encode.cache import DiskCache
@@ -185,3 +186,21 @@ def test_ordered_pool_keeps_order_and_reuses_its_threads() -> None:
     assert pool.map(work, list(range(3, 9))) == [i * i for i in range(3, 9)]
     assert len(names) == 3 and all(n.startswith("embbench-api") for n in names)
     pool.close()
+
+
+def test_https_goes_through_the_environment_proxy_and_loopback_never(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As urllib did: $https_proxy tunnels (CONNECT) to an https API unless $no_proxy names it; no proxy for
+    this machine. Connections are opened lazily, so nothing is sent here."""
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", "http://user:p%40ss@127.0.0.1:3128")
+    conn = Connections("https://api.example.com/v1")._open(5.0)
+    assert (conn.host, conn.port) == ("127.0.0.1", 3128)
+    assert (conn._tunnel_host, conn._tunnel_port) == ("api.example.com", 443)  # type: ignore[attr-defined]
+    auth = conn._tunnel_headers["Proxy-Authorization"]  # type: ignore[attr-defined]
+    assert base64.b64decode(auth.split()[1]) == b"user:p@ss"
+    local = Connections("https://127.0.0.1:8443/v1")._open(5.0)
+    assert (local.host, local.port, local._tunnel_host) == ("127.0.0.1", 8443, None)  # type: ignore[attr-defined]
+    assert Connections("http://localhost:7997/v1")._open(5.0)._tunnel_host is None  # type: ignore[attr-defined]
+    monkeypatch.setenv("no_proxy", "api.example.com")
+    assert Connections("https://api.example.com/v1")._open(5.0).host == "api.example.com"

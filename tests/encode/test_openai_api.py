@@ -561,6 +561,17 @@ def test_round_trip_matches_sentence_transformers(st_model: Any, server: Server)
     np.testing.assert_allclose(short, vecs[:2, :64], atol=1e-5)
 
 
+def test_concurrent_base64_requests_match_one_at_a_time(server: Server) -> None:
+    """Four requests in flight, vectors base64-encoded by the real server: the rows of one worker asking lists."""
+    four = load_encoder(api_spec(server.url, batch_size=2, concurrency=4))
+    one = load_encoder(api_spec(server.url, batch_size=2))
+    assert isinstance(four, OpenAIEmbeddingsEncoder) and isinstance(one, OpenAIEmbeddingsEncoder)
+    one.encoding_format = "float"
+    np.testing.assert_allclose(four.encode(TEXTS, ""), one.encode(TEXTS, ""), atol=1e-6)
+    assert four.provenance()["encoding_format"] == "base64" and four.retries == 0
+    assert four.identity() == one.identity()
+
+
 def test_runner_sts_matches_local_model(server: Server, tmp_path: Path) -> None:
     """(b) embbench's runner on the first 100 pairs of stsb_ru: the API model scores as the local MiniLM."""
     from embbench.run.runner import run

@@ -74,4 +74,3 @@ def target(url: str) -> str:
     """scheme://host[:port] of a checked base_url: what is printed once, so the user sees where data goes."""
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
