@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CORPUS = REPO / "tasks/data/retrieval/tydiqa_goldp_ru/corpus.jsonl"
+CORPUS = REPO / "embbench/resources/tasks/data/retrieval/tydiqa_goldp_ru/corpus.jsonl"
 BACKENDS = {  # label -> (backend, options)
     "torch": ("sentence-transformers", {}),
     "onnx fp32": ("onnx", {}),

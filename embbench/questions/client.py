@@ -2,10 +2,11 @@
 
 Key rules as for the embeddings backend: the key comes from an environment variable named *_API_KEY (or listed in
 $EMBBENCH_API_KEY_ENVS) and is never written or printed; the URL carries no user:password@, query or fragment; a
-key is never sent over plain http to a host other than this machine; redirects are never followed (urllib would
-resend the Authorization header to the new address). 408, 429, 5xx and connection errors are retried with jittered
+key is never sent over plain http to a host other than this machine; redirects are never followed (the
+Authorization header would go to the new address). 408, 429, 5xx and connection errors are retried with jittered
 exponential back-off (or the server's Retry-After) up to max_retries times. Threads share one client: its rate
-limit, its counters (requests, retries, tokens in/out from each answer's usage) and its lock.
+limit, its keep-alive connections, its counters (requests, retries, tokens in/out from each answer's usage) and
+its lock. The HTTP pieces (connections, rate limit, retry loop, errors) are the embeddings backend's.
 """
 
 from __future__ import annotations
@@ -14,29 +15,28 @@ import http.client
 import json
 import os
 import random
-import re
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from embbench.encode.backends import api_guard
-from embbench.encode.backends.api_http import parse_retry_after, server_message
+from embbench.encode.backends.api_http import (
+    NotFound,
+    Rejected,
+    Retryable,
+    parse_retry_after,
+    retryable_status,
+    server_message,
+)
+from embbench.encode.backends.api_pool import Answer, Connections
+from embbench.encode.backends.api_retry import Backoff, RateLimit, RetriesExhausted, with_retries
 from embbench.errors import UserError
 
-ALLOW_ENV = "EMBBENCH_API_KEY_ENVS"
-KEY_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*_API_KEY")
 MAX_WAIT = 120.0
 USER_AGENT = "embbench (questions)"
-
-
-class _Retryable(Exception):
-    def __init__(self, reason: str, wait: float | None = None):
-        super().__init__(reason)
-        self.reason, self.wait = reason, wait
+JITTER = (0.5, 1.5)  # the back-off is base * 2**n times a factor drawn from this range
 
 
 def check_url(url: str, with_key: bool) -> str:
@@ -56,11 +56,10 @@ def check_url(url: str, with_key: bool) -> str:
 
 def read_key(env: str) -> str | None:
     """The key from the named variable (None when unset); only *_API_KEY names, or those in $EMBBENCH_API_KEY_ENVS."""
-    allowed = set(re.split(r"[\s,]+", os.environ.get(ALLOW_ENV, "").strip())) - {""}
-    if not KEY_ENV.fullmatch(env) and env not in allowed:
+    if api_guard.key_env_problem(env):
         raise UserError(
             env,
-            "is not read as an API key: only variables named *_API_KEY, or listed in $" + ALLOW_ENV,
+            "is not read as an API key: only variables named *_API_KEY, or listed in $" + api_guard.ALLOW_ENV,
             field="--api-key-env",
             fix="put the key in a variable such as LLM_API_KEY",
         )
@@ -92,9 +91,9 @@ class ChatClient:
         self.structured = True  # response_format json_schema; dropped for good if the server refuses it
         self.requests = self.retries = self.tokens_in = self.tokens_out = 0
         self._lock = threading.Lock()
-        self._next_slot = 0.0
+        self._limit = RateLimit(requests_per_minute)  # over every thread
         self._jitter = random.Random()
-        self._opener = api_guard.opener()
+        self._connections = Connections(self.base_url)
 
     @property
     def host(self) -> str:
@@ -106,11 +105,11 @@ class ChatClient:
         """GET /models: an unreachable server, a refused key or a model the server does not list is a UserError."""
         try:
             answer = self._request("GET", "/models", None, timeout=min(self.timeout, 10.0))
-        except _Retryable as exc:
+        except Retryable as exc:
             raise UserError(
                 self.base_url, f"no LLM answering ({exc.reason})", field="--llm", fix="start the server or fix the URL"
             ) from None
-        except _NotFound:
+        except (NotFound, Rejected):
             return  # a server without /models: the first chat request tells
         ids = [m.get("id") for m in answer.get("data", []) if isinstance(m, dict)] if isinstance(answer, dict) else []
         if ids and self.model not in ids:
@@ -123,7 +122,7 @@ class ChatClient:
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
         try:
             answer = self._with_retries(body)
-        except _Refused as exc:
+        except Rejected as exc:
             if self.structured and any(w in exc.reason for w in ("response_format", "json_schema", "guided")):
                 self.structured = False  # an older server: plain text, parsed line by line
                 return self.chat(messages, schema, name)
@@ -132,7 +131,7 @@ class ChatClient:
             raise UserError(
                 self.base_url, f"the LLM server refused the request ({exc.reason})", field="--llm"
             ) from None
-        except _NotFound as exc:
+        except NotFound as exc:
             if "model" in str(exc).lower():
                 raise self._model_error(str(exc)) from None
             raise UserError(
@@ -162,33 +161,32 @@ class ChatClient:
                     setattr(self, attr, getattr(self, attr) + usage[key])
 
     def _with_retries(self, body: dict[str, Any]) -> Any:
-        for attempt in range(self.max_retries + 1):
-            try:
-                return self._request("POST", "/chat/completions", body, timeout=self.timeout)
-            except _Retryable as exc:
-                if attempt == self.max_retries:
-                    raise UserError(
-                        self.base_url,
-                        f"the LLM kept failing after {attempt + 1} attempts (last: {exc.reason})",
-                        field="--llm",
-                        fix="check the server, then re-run: the questions written so far are kept",
-                    ) from None
-                wait = exc.wait if exc.wait is not None else self.backoff * 2**attempt * self._jitter.uniform(0.5, 1.5)
-                with self._lock:
-                    self.retries += 1
-                self.sleep(min(wait, MAX_WAIT))
-        raise AssertionError("unreachable")
+        def on_retry(attempt: int, exc: Retryable, wait: float) -> None:
+            with self._lock:
+                self.retries += 1
+
+        try:
+            return with_retries(
+                lambda: self._request("POST", "/chat/completions", body, timeout=self.timeout),
+                max_retries=self.max_retries,
+                backoff=Backoff(self.backoff, MAX_WAIT, JITTER),
+                sleep=self.sleep,
+                rng=self._jitter,
+                on_retry=on_retry,
+            )
+        except RetriesExhausted as exc:
+            raise UserError(
+                self.base_url,
+                f"the LLM kept failing after {exc.attempts} attempts (last: {exc.last.reason})",
+                field="--llm",
+                fix="check the server, then re-run: the questions written so far are kept",
+            ) from None
 
     def _throttle(self) -> None:
         """Space request starts by 60 / requests_per_minute seconds, over every thread."""
-        if not self.requests_per_minute:
-            return
-        with self._lock:
-            now = self.clock()
-            start = max(now, self._next_slot)
-            self._next_slot = start + 60.0 / self.requests_per_minute
-        if start > now:
-            self.sleep(start - now)
+        wait = self._limit.reserve(self.clock())
+        if wait > 0:
+            self.sleep(wait)
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None, *, timeout: float) -> Any:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -198,32 +196,26 @@ class ChatClient:
             headers["Content-Type"] = "application/json"
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
-        req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
         self._throttle()
         with self._lock:
             self.requests += 1
         try:
-            with self._opener.open(req, timeout=timeout) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            raise self._http_error(exc) from None
+            answer = self._connections.request(method, path, data, headers, timeout)
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, cut short
-            inner = getattr(exc, "reason", exc)
-            raise _Retryable(self._safe(f"{type(inner).__name__}: {inner}")) from None
+            raise Retryable(self._safe(f"{type(exc).__name__}: {exc}")) from None
+        if not 200 <= answer.status < 300:
+            raise self._http_error(answer)
         try:
-            return json.loads(raw)
+            return json.loads(answer.body)
         except ValueError:
-            raise _Retryable(f"the answer to {method} {path} is not JSON") from None
+            raise Retryable(f"the answer to {method} {path} is not JSON") from None
 
-    def _http_error(self, exc: urllib.error.HTTPError) -> Exception:
-        status = exc.code
-        try:
-            text = exc.read().decode("utf-8", "replace")
-        except Exception:  # a broken body says nothing more
-            text = ""
+    def _http_error(self, answer: Answer) -> Exception:
+        status = answer.status
+        text = answer.body.decode("utf-8", "replace")
         reason = f"HTTP {status}" + (f": {self._safe(server_message(text))}" if text.strip() else "")
-        if status in (408, 429) or (status >= 500 and status not in (501, 505)):
-            return _Retryable(reason, parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None))
+        if retryable_status(status):
+            return Retryable(reason, parse_retry_after(answer.headers.get("Retry-After")))
         if status in (401, 403):
             have = "is set" if self._key else "is not set"
             return UserError(
@@ -240,23 +232,11 @@ class ChatClient:
                 fix="give the final URL",
             )
         if status in (404, 405):
-            return _NotFound(reason)
-        return _Refused(reason)
+            return NotFound(reason)
+        return Rejected(reason)
 
     def _safe(self, value: str) -> str:
         text = " ".join(str(value).split())
         if self._key and len(self._key) >= 4:
             text = text.replace(self._key, "***")
         return text[:300]
-
-
-class _NotFound(Exception):
-    """HTTP 404/405."""
-
-
-class _Refused(Exception):
-    """Another 4xx: a model the server does not serve, a response_format it does not know..."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from embbench.data.documents.chunk import chunk_document
+from embbench.data.documents.chunk import Chunk, chunk_document
 from embbench.data.documents.read import Skipped, read_folder
 from embbench.errors import UserError
 from embbench.spec.documents import DEFAULT_OVERLAP, DEFAULT_SIZE, Chunking, list_documents, measure
@@ -16,18 +16,9 @@ MIN_WORDS = 12  # a passage shorter than this (a heading, a caption) rarely answ
 LENGTH_BINS = 3
 
 
-@dataclass(frozen=True)
-class Passage:
-    """One chunk of one document: text == document_text[start:end]."""
-
-    document: str  # path relative to the documents folder
-    start: int
-    end: int
-    text: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.document}#{self.start}-{self.end}"
+# a passage is a chunk exactly as the documents task makes it (same id `<path>#<start>-<end>`, same text slice), so a
+# generated question's passage id names a chunk of the task built from the same documents and chunking
+Passage = Chunk
 
 
 @dataclass(frozen=True)
@@ -53,10 +44,7 @@ def read_corpus(folder: Path, chunking: Chunking) -> Corpus:
     if not docs:
         raise UserError(folder, "no readable document in the folder", field="--documents", fix="add .txt/.md/... files")
     passages = [
-        Passage(ch.document, ch.start, ch.end, ch.text)
-        for d in docs
-        for ch in chunk_document(d.path, d.text, chunking)
-        if measure(ch.text, "words") >= MIN_WORDS
+        ch for d in docs for ch in chunk_document(d.path, d.text, chunking) if measure(ch.text, "words") >= MIN_WORDS
     ]
     return Corpus({d.path: d.text for d in docs}, tuple(skipped), tuple(passages))
 

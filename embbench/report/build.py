@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,10 +13,14 @@ from embbench.report import cost, decision, facts, leakage, rag, sections, stats
 from embbench.report.board import Leaderboard, build
 from embbench.report.model import ALPHA, DECIMALS, NA, Report, rnd
 from embbench.report.pipelines import pipeline_rows
-from embbench.report.published import with_published  # ruMTEB reference rows "<model> (published)"
+from embbench.report.published import load_published, with_published  # ruMTEB rows "<model> (published)"
 from embbench.report.uses import DEFAULT_USES, Budget, Use
 from embbench.results import TaskResult, load_results
 
+# a Hugging Face dataset id, the check spec/subset.py makes when it loads a task file (the report layer reads only
+# result files, which may have been edited since)
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+HUB_DATASETS = "https://huggingface.co/datasets/"
 Ties = dict[tuple[str, str], tuple[bool | None, float | None]]  # (model, task) -> (tied with the best?, p)
 
 
@@ -72,6 +77,7 @@ def build_report(
         row["pareto"] = row["model"] in front if row["model"] in timed else None
     dates = sorted(str(r.date) for r in records if r.date)
     trunc = facts.truncation_rows(records, board)
+    tasks = _tasks(board, records, best_of)
     data = {
         "schema": 2,
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -85,9 +91,10 @@ def build_report(
         + warnings
         + speed_warnings
         + facts.software_warning(mixed)
-        + leakage.notes(records),
+        + leakage.notes(records)
+        + subset_warnings(tasks),
         "categories": [{"category": c, "label": LABELS.get(c, c)} for c in board.categories()],
-        "tasks": _tasks(board, records, best_of),
+        "tasks": tasks,
         "models": facts.model_info(records, board.ranked_models()),
         "rows": rows,
         "results": results,
@@ -245,6 +252,43 @@ def _tasks(board: Leaderboard, records: list[TaskResult], best_of: dict[str, str
                 "license": ti.get("license"),
                 "data_fingerprint": ti.get("data_fingerprint"),
                 "best": best_of.get(t),
+                "subset_of": subset_info(ti.get("subset_of"), info[t].n_items),
             }
         )
     return out
+
+
+def subset_info(raw: Any, n_items: int | None) -> dict[str, Any] | None:
+    """A task's task_info.subset_of as the report shows it: "subset: N of M items" and the comparable mteb task,
+    linked to its dataset's hub page (the link is rebuilt from a checked dataset id, never taken from the file)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("full_size"), int):
+        return None
+    full = raw["full_size"]
+    out: dict[str, Any] = {
+        "items": n_items,
+        "full_size": full,
+        "text": f"subset: {'?' if n_items is None else n_items} of {full} items",
+        "note": str(raw.get("note") or ""),
+    }
+    task, dataset = raw.get("mteb_task"), raw.get("dataset")
+    if isinstance(task, str) and task:
+        rumteb = {t for names in load_published()["benchmarks"].values() for t in names}
+        ok = isinstance(dataset, str) and HUB_ID.match(dataset) is not None
+        out.update(
+            mteb_task=task,
+            dataset=dataset,
+            revision=raw.get("revision"),
+            url=f"{HUB_DATASETS}{dataset}" if ok else None,
+            in_rumteb=task in rumteb,
+        )
+    return out
+
+
+def subset_warnings(tasks: list[dict[str, Any]]) -> list[str]:
+    """A subset that claims more items than its public split has: the task file's figure is wrong."""
+    return [
+        f"task {t['task']}: subset_of.full_size {s['full_size']} is smaller than its {s['items']} items "
+        "(correct the task file)"
+        for t in tasks
+        if (s := t.get("subset_of")) and s["items"] is not None and s["items"] > s["full_size"]
+    ]

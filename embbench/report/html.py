@@ -22,7 +22,9 @@ from embbench.report.model import (
     Report,
     Table,
     legend,
+    subset_note,
 )
+from embbench.report.sections import provenance_lines
 
 # the sections in page order, as leaderboard.md has them ("decision", "warnings", "charts", "provenance": not
 # tables), and each table's CSS classes
@@ -164,24 +166,8 @@ def _decision(report: Report) -> list[str]:
 
 
 def _provenance(data: dict[str, Any]) -> list[str]:
-    """When and with which software and hardware the numbers were made."""
-    out = ["<h2>Provenance</h2>", '<ul class="meta">']
-    if data["results_dated"]:
-        lo, hi = data["results_dated"]
-        out.append(f"<li>Results dated {escape(lo[:10])}" + ("" if lo[:10] == hi[:10] else f" to {escape(hi[:10])}"))
-    if data["software"]:
-        out.append("<li>Software: " + escape(", ".join(f"{k} {v}" for k, v in data["software"].items())))
-    for lib, seen in data["software_mixed"].items():
-        versions = "; ".join(f"{v}: {', '.join(ms)}" for v, ms in seen.items())
-        out.append(f"<li>Software ({escape(lib)} differs): " + escape(versions))
-    for hw in data["hardware"]:
-        desc = ", ".join(f"{k} {v}" for k, v in hw.items() if k not in ("machine", "models") and v not in (None, ""))
-        out.append(f"<li>Hardware (speed of {escape(', '.join(hw['models']))}): {escape(desc)}")
-    if not data["hardware"]:
-        out.append("<li>Hardware: no speed files")
-    out.append("<li>Full hashes: hover a shortened one, or read leaderboard.json")
-    out.append("</ul>")
-    return out
+    """When and with which software and hardware the numbers were made (sections.provenance_lines)."""
+    return ["<h2>Provenance</h2>", '<ul class="meta">', *(f"<li>{escape(x)}" for x in provenance_lines(data)), "</ul>"]
 
 
 def _th(h: HeaderCell) -> str:
@@ -199,6 +185,8 @@ def _td(c: Cell) -> str:
     attr = f' class="{cls}"' if cls else ""
     sort = "" if c.value is None else str(c.value)
     body = escape(c.display)
+    if c.link and body:  # a SAFE_URL (report/model.py), escaped all the same
+        body = f'<a href="{escape(c.link)}" rel="noopener noreferrer">{body}</a>'
     if c.title:
         attr += f' title="{escape(c.title)}"'
     if c.detail is not None:
@@ -256,4 +244,6 @@ def _note(name: str, data: dict[str, Any]) -> str:
             "% of the task's texts longer than the model's token limit (cut before encoding); "
             "tokens per 1000 characters: the mean over the tasks."
         )
+    if name == "tasks":
+        return escape(subset_note(data["tasks"]))
     return ""

@@ -24,7 +24,9 @@ from embbench.report.model import (
     Report,
     Table,
     legend,
+    subset_note,
 )
+from embbench.report.sections import provenance_lines
 
 # (section, heading level) in page order: the decision and the summary first, provenance last; "decision",
 # "charts" and "provenance" are not tables
@@ -111,24 +113,8 @@ def _warnings(report: Report) -> list[str]:
 
 
 def _provenance(report: Report) -> list[str]:
-    """When and with which software and hardware the numbers were made."""
-    data = report.data
-    lines = ["", "## Provenance", ""]
-    if data["results_dated"]:
-        lo, hi = data["results_dated"]
-        lines.append(f"- Results dated: {text(lo[:10])}" + ("" if lo[:10] == hi[:10] else f" to {text(hi[:10])}"))
-    if data["software"]:
-        lines.append("- Software: " + text(", ".join(f"{k} {v}" for k, v in data["software"].items())))
-    for lib, seen in data["software_mixed"].items():
-        versions = "; ".join(f"{v}: {', '.join(ms)}" for v, ms in seen.items())
-        lines.append(f"- Software ({text(lib)} differs): " + text(versions))
-    for hw in data["hardware"]:
-        desc = ", ".join(f"{k} {v}" for k, v in hw.items() if k not in ("machine", "models") and v not in (None, ""))
-        lines.append(f"- Hardware (speed of {text(', '.join(hw['models']))}): {text(desc)}")
-    if not data["hardware"]:
-        lines.append(f"- Hardware: no speed files (`{text(data['speed_folder'])}/<model>.json`)")
-    lines.append("- Full revision hashes and every number unrounded: leaderboard.json next to this page")
-    return lines
+    """When and with which software and hardware the numbers were made (sections.provenance_lines)."""
+    return ["", "## Provenance", "", *(f"- {text(x)}" for x in provenance_lines(report.data))]
 
 
 def _head(h: HeaderCell) -> str:
@@ -138,6 +124,8 @@ def _head(h: HeaderCell) -> str:
 def _cell(c: Cell) -> str:
     """The cell's text; a per-task score in bold when it is the best, its interval and tie mark after it."""
     shown = text(c.display)
+    if c.link and shown:  # a SAFE_URL (report/model.py): nothing in it can end the link
+        shown = f"[{shown}]({c.link})"
     if c.best and shown:
         shown = f"**{shown}**"
     return shown + (c.detail or "")
@@ -194,4 +182,6 @@ def _note(name: str, data: dict[str, Any]) -> str:
             "% of the task's texts longer than the model's token limit (cut before encoding); tokens per 1000 "
             "characters: the mean over the tasks (a tokenizer's efficiency on Russian text)."
         )
+    if name == "tasks":
+        return text(subset_note(data["tasks"]))
     return ""

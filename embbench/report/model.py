@@ -127,6 +127,7 @@ class Cell:
     tie: bool = False
     na: bool = False  # the category does not apply to the model
     title: str | None = None  # the full text when display is shortened (HTML shows it on hover)
+    link: str | None = None  # display links here (Markdown and HTML); only a SAFE_URL is ever set
 
     @property
     def is_number(self) -> bool:
@@ -149,6 +150,30 @@ def short_cell(text: Any, style: str = "text") -> Cell:
     full = "" if text is None else str(text)
     short = HEX_RUN.sub(lambda m: m.group(0)[:SHORT_HEX] + "…", full)
     return Cell(full, short, style, title=full if short != full else None)
+
+
+# an https URL of plain characters: no quotes, spaces, brackets or parentheses that could end the link's markup
+SAFE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~%/+-]*)?$")
+
+
+def link_cell(text: Any, url: str | None, detail: str | None = None, title: str | None = None) -> Cell:
+    """A name linked to a page (no link when the URL is not a plain https one); detail follows, unlinked."""
+    display = "" if text is None else str(text)
+    safe = url if isinstance(url, str) and SAFE_URL.match(url) else None
+    return Cell(display, display, "", detail=detail, link=safe, title=title)
+
+
+def subset_note(tasks: list[dict[str, Any]]) -> str:
+    """The paragraph under the task list when some tasks are subsets of public data (plain text)."""
+    subsets = [t for t in tasks if t.get("subset_of")]
+    if not subsets:
+        return ""
+    notes = " ".join(f"{t['task']}: {t['subset_of']['note']}." for t in subsets if t["subset_of"]["note"])
+    return (
+        "Subset: the task holds N of the M items of the public split it was drawn from, so its scores are not the "
+        "public task's and not comparable with published ones. Comparable mteb task: the public task on the same or "
+        "the closest data (ruMTEB: in MTEB(rus)), linked to its Hugging Face dataset." + (f" {notes}" if notes else "")
+    )
 
 
 def num_cell(v: float | int | str | None, decimals: int = DECIMALS) -> Cell:

@@ -1,8 +1,9 @@
 """Public ruMTEB scores as result records, so reports show them as rows marked "(published)" beside the user's models.
 
 The scores (``embbench/resources/published_rumteb.json``) are the main score per task of reference models,
-recomputed from embeddings-benchmark/results the way mteb's leaderboard aggregates them (the JSON names the commit
-and the method).
+recomputed from embeddings-benchmark/results the way mteb's leaderboard aggregates them by
+scripts/refresh_published.py (the JSON names the commit, the method and each score's result file; a score the
+results lack is null and gives no row).
 A published record is a TaskResult (model, task, category, main_metric, main_score, applicable, items, ...) with
 ``published=True`` and no per-item detail, so it gets no confidence interval and takes no part in
 ties with the best model.

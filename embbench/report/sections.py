@@ -14,6 +14,7 @@ from embbench.report.model import (
     HeaderCell,
     Table,
     fmt,
+    link_cell,
     num_cell,
     short_cell,
     text_cell,
@@ -71,9 +72,15 @@ def models_table(data: dict[str, Any]) -> Table:
 
 
 def tasks_table(data: dict[str, Any]) -> Table:
+    """The task list; a subset of public data says so ("subset: N of M items") and links the comparable mteb task
+    (the two columns appear only when some task is a subset)."""
     header = [*_heads("Task", "Category", "Main metric"), HeaderCell("Items"), *_heads("Source", "License")]
-    rows = [
-        [
+    subsets = any(t.get("subset_of") for t in data["tasks"])
+    if subsets:
+        header[4:4] = _heads("Subset", "Comparable mteb task")
+    rows = []
+    for t in data["tasks"]:
+        row = [
             text_cell(t["task"]),
             text_cell(t["label"]),
             text_cell(t["main_metric"]),
@@ -81,9 +88,24 @@ def tasks_table(data: dict[str, Any]) -> Table:
             short_cell(t["source"] or ""),
             text_cell(t["license"] or "", "text"),
         ]
-        for t in data["tasks"]
-    ]
+        if subsets:
+            row[4:4] = subset_cells(t.get("subset_of"))
+        rows.append(row)
     return Table("tasks", "Tasks", header, rows)
+
+
+def subset_cells(s: dict[str, Any] | None) -> list[Cell]:
+    """'subset: N of M items' and the mteb task linked to its dataset page ('(ruMTEB)' when MTEB(rus) has it)."""
+    if not s:
+        return [text_cell(""), text_cell("")]
+    mark = text_cell(s["text"])
+    if not s.get("mteb_task"):
+        return [mark, text_cell("")]
+    where = " (ruMTEB)" if s.get("in_rumteb") else " (mteb, not in ruMTEB)"
+    # the dataset id is shown only when it passed the id check (url set): Markdown prints a detail as it is
+    detail = f"{where}: {s['dataset']}" if s.get("url") else where
+    title = f"{s.get('dataset')}@{s.get('revision')}"
+    return [mark, link_cell(s["mteb_task"], s.get("url"), detail=detail, title=title)]
 
 
 def summary_table(data: dict[str, Any]) -> Table:
@@ -196,3 +218,23 @@ def wide_table(summary: Table, per_task: Table) -> Table:
     header = [*summary.header, *[HeaderCell(h.value, key=h.value) for h in per_task.header[1:]]]
     rows = [[*s, *[Cell(c.value, c.display) for c in p[1:]]] for s, p in zip(summary.rows, per_task.rows, strict=True)]
     return Table("wide", "Scores", header, rows)
+
+
+def provenance_lines(data: dict[str, Any]) -> list[str]:
+    """The Provenance section's items as plain text (each renderer escapes and lists them): when and with which
+    software and hardware the numbers were made."""
+    out = []
+    if data["results_dated"]:
+        lo, hi = data["results_dated"]
+        out.append(f"Results dated: {lo[:10]}" + ("" if lo[:10] == hi[:10] else f" to {hi[:10]}"))
+    if data["software"]:
+        out.append("Software: " + ", ".join(f"{k} {v}" for k, v in data["software"].items()))
+    for lib, seen in data["software_mixed"].items():
+        out.append(f"Software ({lib} differs): " + "; ".join(f"{v}: {', '.join(ms)}" for v, ms in seen.items()))
+    for hw in data["hardware"]:
+        desc = ", ".join(f"{k} {v}" for k, v in hw.items() if k not in ("machine", "models") and v not in (None, ""))
+        out.append(f"Hardware (speed of {', '.join(hw['models'])}): {desc}")
+    if not data["hardware"]:
+        out.append(f"Hardware: no speed files ({data['speed_folder']}/<model>.json)")
+    out.append("Full revision hashes and every number unrounded: leaderboard.json next to this page")
+    return out

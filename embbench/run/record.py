@@ -87,6 +87,8 @@ def task_info(task: TaskSpec, data: Any) -> dict[str, Any]:
         info["documents"] = docs
     if task.limit is not None:  # --limit N: a smoke run, partial (never mixed into a full leaderboard)
         info["limit"] = task.limit
+    if task.subset_of is not None:  # a subset of public data: the report marks it and links the mteb task
+        info["subset_of"] = task.subset_of.as_dict()
     return info
 
 
@@ -138,6 +140,8 @@ def request_key(spec: ModelSpec, task: TaskSpec, data: Any, compression: bool = 
     }
     if spec.search_precision not in (None, "float32") and task.category in SEARCH_CATEGORIES:
         protocol["search_precision"] = spec.search_precision  # half-precision search (categories/search.py)
+    if task.subset_of is not None:  # no score depends on it, but results written without it would not show it
+        protocol["subset_of"] = task.subset_of.as_dict()
     if compression and compress.applies(task.category):  # the sweep's variants are part of the result
         protocol["compression"] = compress.VERSION
     # default=str: YAML scalars such as dates in model_kwargs

@@ -13,6 +13,7 @@ from embbench.categories._common import merge_options
 from embbench.errors import UserError
 from embbench.spec._yaml import check_name, check_unique, read_yaml, typed, unknown_keys
 from embbench.spec.documents import DOCUMENT_KEYS, DocumentsSource, expand_sweep, parse_documents
+from embbench.spec.subset import SubsetOf, parse_subset_of
 
 CATEGORIES = NAMES  # the category registry owns the list
 REVISION_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -77,6 +78,7 @@ class TaskSpec:
     train_split: str = "train"
     documents: DocumentsSource | None = None  # a built documents task: its chunking and what the build found
     limit: int | None = None  # --limit N: a smoke run on the first N items (recorded as partial)
+    subset_of: SubsetOf | None = None  # a small subset of a public dataset (spec/subset.py)
 
 
 TASK_KEYS = {
@@ -93,6 +95,7 @@ TASK_KEYS = {
     "train_split",
     "hub",
     "mteb_task",
+    "subset_of",
     *DOCUMENT_KEYS,  # your own documents (spec/documents.py)
 }
 
@@ -274,6 +277,7 @@ def load_task(path: Path) -> TaskSpec:
         license=text.get("license", ""),
         eval_split=text.get("eval_split", "test"),
         train_split=text.get("train_split", "train"),
+        subset_of=parse_subset_of(raw.get("subset_of"), path),
     )
 
 

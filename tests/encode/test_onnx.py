@@ -133,6 +133,25 @@ def test_export_is_made_once_and_int8_is_its_own_identity(texts: list[str], tmp_
 
 
 @needs_ort
+def test_bert_family_runs_the_fused_graph_openvino_the_plain_one(texts: list[str], tmp_path: Path) -> None:
+    """A BERT export carries onnxruntime's fused graph (checked against PyTorch); a T5 one does not."""
+    from embbench.encode.backends.onnx import OnnxEncoder, OpenVINOEncoder
+
+    folder = str(build_tiny_st_model("bert", tmp_path / "bert", russian_texts(300)))
+    encoder = load_encoder(spec(folder, "onnx"))
+    got = encoder.encode(texts[:20], "query: ")  # type: ignore[union-attr]
+    export = encoder.export  # type: ignore[union-attr]
+    assert export.meta["fused"]["operators"]["Attention"] >= 1
+    assert export.meta["fused"]["parity"]["min_cosine"] >= onnx_export.MIN_COSINE
+    assert OnnxEncoder.graph(export) == export.folder / "model.fused.onnx" and export.fused.is_file()
+    assert OpenVINOEncoder.graph(export) == export.fp32  # com.microsoft operators: onnxruntime only
+    assert_same_vectors(got, vectors(folder, "sentence-transformers", texts[:20]))
+    t5 = load_encoder(spec(str(build_tiny_st_model("t5", tmp_path / "t5", russian_texts(300))), "onnx"))
+    t5.encode(texts[:3], "")  # type: ignore[union-attr]
+    assert t5.export.meta["fused"] is None and t5.export.fused is None  # type: ignore[union-attr]
+
+
+@needs_ort
 def test_batch_order_is_how_encode_batches(texts: list[str], tmp_path: Path) -> None:
     """Each batch encoded alone (as --executor ray does) gives the vectors of the whole call, bit for bit."""
     folder = str(build_tiny_st_model("xlmr", tmp_path / "xlmr", russian_texts(300)))
@@ -182,13 +201,13 @@ def test_bad_options_name_the_field(backend: str, options: dict, field: str) -> 
 # ------------------------------------------------------------------------------------------------- scores (CLI)
 
 
-def run_cli(models: list[dict], tasks: list[Path], output: Path) -> str:
+def run_cli(models: list[dict], tasks: list[Path], output: Path, *extra: str) -> str:
     models_file = output.parent / f"{output.name}-models.yaml"
     models_file.write_text(yaml.safe_dump({"models": models}), encoding="utf-8")
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         argv = ["run", "--models", str(models_file), "--tasks", *map(str, tasks), "--output", str(output)]
-        code = main([*argv, "--no-speed", "--no-cache"])
+        code = main([*argv, "--no-speed", "--no-cache", *extra])
     assert code == 0, out.getvalue()[-2000:]
     return out.getvalue()
 
@@ -200,14 +219,15 @@ def score(output: Path, model: str, task: str) -> dict:
 @needs_ort
 @pytest.mark.slow
 def test_builtin_task_scores_match_pytorch(tmp_path: Path) -> None:
-    """stsb_ru and tydiqa_ru through the CLI: ONNX fp32 main scores within 1e-4 of PyTorch's; int8 finite."""
+    """stsb_ru and tydiqa_ru through the CLI (the first 30 items of each: --limit): ONNX fp32 (fused) main scores
+    within 1e-4 of PyTorch's; int8 finite and close."""
     assert Path(minilm_path()).is_dir()
     models = [
         {"name": "torch", "model": MINILM},
         {"name": "onnx", "model": MINILM, "backend": "onnx", "options": {"threads": 2}},
     ]
     tasks = [TASKS / "stsb_ru.yaml", TASKS / "tydiqa_ru.yaml"]
-    run_cli(models, tasks, tmp_path / "fp32")
+    run_cli(models, tasks, tmp_path / "fp32", "--limit", "30")
     for task in ("stsb_ru", "tydiqa_ru"):
         ref, got = score(tmp_path / "fp32", "torch", task), score(tmp_path / "fp32", "onnx", task)
         assert abs(got["main_score"] - ref["main_score"]) <= 1e-4, task
@@ -216,6 +236,8 @@ def test_builtin_task_scores_match_pytorch(tmp_path: Path) -> None:
         [{"name": "int8", "model": MINILM, "backend": "onnx", "options": {"quantize": "int8"}}],
         tasks[:1],
         tmp_path / "int8",
+        "--limit",
+        "30",
     )
     int8 = score(tmp_path / "int8", "int8", "stsb_ru")["main_score"]
     assert math.isfinite(int8) and abs(int8 - score(tmp_path / "fp32", "torch", "stsb_ru")["main_score"]) < 0.05

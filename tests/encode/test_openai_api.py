@@ -20,6 +20,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -416,16 +417,38 @@ def test_5xx_retried_then_gives_up(stub: Proxy) -> None:
     assert "3 attempts" in text and "HTTP 503" in text and "api-minilm" in text and "\n" not in text
 
 
+class Highest(random.Random):
+    """A jitter that always draws the top of its range: the back-off's bounds, exactly."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def test_5xx_and_dropped_connection_retried_with_backoff(stub: Proxy) -> None:
-    """Back-off doubles from `backoff`; Retry-After wins when given; a dropped connection is retried too."""
+    """The back-off bound doubles from `backoff`; Retry-After wins when given; a dropped connection is retried too."""
     enc = load_encoder(api_spec(stub.url, backoff=1.0))
     waits: list[float] = []
     enc.sleep = waits.append
+    enc.rng = Highest()
     stub.script = [500, "drop", 502, (429, {"Retry-After": "7"}), (503, {"Retry-After": "Tomorrow"})]
     vecs = enc.encode(["abc"], "")
     assert vecs[0].tolist() == [3, 0, 1]
     assert waits == [1.0, 2.0, 4.0, 7.0, 16.0]
     assert enc.retries == 5 and len(stub.posts()) == 6
+
+
+def test_backoff_has_full_jitter(stub: Proxy) -> None:
+    """Each back-off wait is drawn from [0, bound]: workers that failed together do not retry in step."""
+    enc = load_encoder(api_spec(stub.url, backoff=1.0, max_retries=8))
+    waits: list[float] = []
+    enc.sleep = waits.append
+    enc.rng = random.Random(7)
+    stub.script = [503] * 8
+    enc.encode(["abc"], "")
+    bounds = [2.0**i for i in range(8)]
+    assert all(0 <= w <= b for w, b in zip(waits, bounds, strict=True)), waits
+    assert len({round(w / b, 6) for w, b in zip(waits, bounds, strict=True)}) == 8  # a new draw each time
+    assert sum(waits) < 0.9 * sum(bounds)  # not the bounds (their expected share is one half)
 
 
 def test_timeout_retried_and_bad_answer_stops(stub: Proxy) -> None:
@@ -536,6 +559,17 @@ def test_round_trip_matches_sentence_transformers(st_model: Any, server: Server)
     # dimensions is passed through: infinity truncates (Matryoshka) and does not normalise again
     short = load_encoder(api_spec(server.url, dimensions=64)).encode(TEXTS[:2], "")
     np.testing.assert_allclose(short, vecs[:2, :64], atol=1e-5)
+
+
+def test_concurrent_base64_requests_match_one_at_a_time(server: Server) -> None:
+    """Four requests in flight, vectors base64-encoded by the real server: the rows of one worker asking lists."""
+    four = load_encoder(api_spec(server.url, batch_size=2, concurrency=4))
+    one = load_encoder(api_spec(server.url, batch_size=2))
+    assert isinstance(four, OpenAIEmbeddingsEncoder) and isinstance(one, OpenAIEmbeddingsEncoder)
+    one.encoding_format = "float"
+    np.testing.assert_allclose(four.encode(TEXTS, ""), one.encode(TEXTS, ""), atol=1e-6)
+    assert four.provenance()["encoding_format"] == "base64" and four.retries == 0
+    assert four.identity() == one.identity()
 
 
 def test_runner_sts_matches_local_model(server: Server, tmp_path: Path) -> None:

@@ -13,6 +13,12 @@ from embbench.spec import load_models, load_tasks
 
 GOOD_TASK = {"name": "terra", "category": "pair_classification", "data": "data"}
 GOOD_MODEL = {"name": "m", "model": "org/model"}
+GOOD_SUBSET = {
+    "full_size": 2923,
+    "mteb_task": "TERRa",
+    "dataset": "mteb/TERRa",
+    "revision": "48312c334eb916d88481dc4a41bd0d8b2fa0d576",
+}
 
 
 def write_tasks(root: Path, tasks: list[dict[str, Any]]) -> Path:
@@ -45,6 +51,38 @@ TASKS = [
     ("a bool for an int", [{**GOOD_TASK, "category": "clustering", "params": {"seed": True}}], "params.seed", "int"),
     ("a number as text", [{**GOOD_TASK, "category": "clustering", "params": {"seed": "1"}}], "params.seed", "int"),
     ("unknown similarity", [{**GOOD_TASK, "params": {"similarity_fn": "cosin"}}], "params.similarity_fn", "cosin"),
+    # subset_of: a small subset of public data (spec/subset.py)
+    ("subset_of as text", [{**GOOD_TASK, "subset_of": "TERRa"}], "subset_of", "expected a mapping"),
+    ("subset_of typo", [{**GOOD_TASK, "subset_of": {"full_size": 9, "mteb": "TERRa"}}], "subset_of.mteb", "unknown"),
+    ("subset_of without a size", [{**GOOD_TASK, "subset_of": {"note": "x"}}], "subset_of.full_size", "positive"),
+    ("subset_of size zero", [{**GOOD_TASK, "subset_of": {"full_size": 0}}], "subset_of.full_size", "positive"),
+    ("subset_of size as text", [{**GOOD_TASK, "subset_of": {"full_size": "2k"}}], "subset_of.full_size", "'2k'"),
+    ("subset_of size a bool", [{**GOOD_TASK, "subset_of": {"full_size": True}}], "subset_of.full_size", "True"),
+    (
+        "subset_of dataset with a URL",
+        [{**GOOD_TASK, "subset_of": {**GOOD_SUBSET, "dataset": "https://evil.example/x"}}],
+        "subset_of.dataset",
+        "not valid",
+    ),
+    (
+        "subset_of short revision",
+        [{**GOOD_TASK, "subset_of": {**GOOD_SUBSET, "revision": "48312c3"}}],
+        "subset_of.revision",
+        "40 hex digits",
+    ),
+    (
+        "subset_of without its dataset",
+        [{**GOOD_TASK, "subset_of": {"full_size": 9, "mteb_task": "TERRa"}}],
+        "subset_of.dataset",
+        "missing",
+    ),
+    (
+        "subset_of dataset without a task",
+        [{**GOOD_TASK, "subset_of": {"full_size": 9, "dataset": "mteb/TERRa"}}],
+        "subset_of.dataset",
+        "names no mteb task",
+    ),
+    ("subset_of note as a list", [{**GOOD_TASK, "subset_of": {"full_size": 9, "note": [1]}}], "subset_of.note", "text"),
 ]
 MODELS = [
     ("model as a list", [{"name": "m", "model": ["a/b", "c/d"]}], "model", "expected a string"),

@@ -1,4 +1,4 @@
-"""What keeps an API key home: which variables may hold it, which base_url may receive it, and no redirects.
+"""What keeps an API key home: which variables may hold it and which base_url may receive it.
 
 A models.yaml can come from a pull request, so it must not be able to send a secret anywhere it likes:
 
@@ -8,8 +8,9 @@ A models.yaml can come from a pull request, so it must not be able to send a sec
 - ``base_url`` must be https, except on the loopback interface (localhost, 127.0.0.0/8, ::1), where plain http
   is allowed; it may carry no ``user:password@``, query or fragment (they would be printed and written into
   result files and cache metadata).
-- Redirects are never followed: urllib would resend the Authorization header to the new address, another host
-  or an http downgrade included. A 3xx answer surfaces as an HTTPError for the backend to report.
+- Redirects are never followed (the Authorization header would go to the new address, another host or an http
+  downgrade included): requests go through http.client (api_pool), which follows none, and a 3xx answer is
+  reported by the client (RedirectRefused for the embeddings backend).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import ipaddress
 import os
 import re
 import urllib.parse
-import urllib.request
-from typing import Any
 
 ALLOW_ENV = "EMBBENCH_API_KEY_ENVS"
 KEY_ENV_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*_API_KEY")
@@ -75,15 +74,3 @@ def target(url: str) -> str:
     """scheme://host[:port] of a checked base_url: what is printed once, so the user sees where data goes."""
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows no redirect: returning None lets urllib raise the 3xx as an HTTPError (headers, Location kept)."""
-
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
-        return None
-
-
-def opener() -> urllib.request.OpenerDirector:
-    """urllib's default opener (proxies from the environment, https) without redirect following."""
-    return urllib.request.build_opener(_NoRedirects)

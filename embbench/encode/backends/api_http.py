@@ -1,4 +1,4 @@
-"""The HTTP side of the OpenAI-compatible API backend: its errors, what is retried, Retry-After, server messages."""
+"""The HTTP side of the OpenAI-compatible API clients: their errors, what is retried, Retry-After, server messages."""
 
 from __future__ import annotations
 
@@ -60,6 +60,19 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 class NotFound(Exception):
     """HTTP 404/405: the path is not served (a wrong base_url, or a server without /models)."""
+
+
+class Rejected(Exception):
+    """Another 4xx: the server refused this request (a parameter it does not accept, an unknown model...)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def retryable_status(status: int) -> bool:
+    """408, 429 and the 5xx that may pass (not 501 Not Implemented, 505 HTTP Version Not Supported)."""
+    return status in (408, 429) or (status >= 500 and status not in (501, 505))
 
 
 def server_message(text: str) -> str:

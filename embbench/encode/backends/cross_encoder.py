@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from embbench.encode.backends.sentence_transformers import resolve_location
+from embbench.encode.backends.sentence_transformers import dtype_kwargs, resolve_location
 from embbench.encode.cache import DiskCache
 from embbench.encode.embedder import MemoryStore, VectorStore, identity_key
 from embbench.errors import ModelLoadError
@@ -88,13 +88,11 @@ class CrossEncoderReranker:
 
     def _load(self) -> Any:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
         from sentence_transformers import CrossEncoder
 
         s = self.spec
-        kwargs: dict[str, Any] = {}
-        if s.dtype and s.dtype != "float32":
-            kwargs["model_kwargs"] = {"dtype": s.dtype if s.dtype == "auto" else getattr(torch, s.dtype)}
+        dtype = dtype_kwargs(s.dtype)
+        kwargs: dict[str, Any] = {"model_kwargs": dtype} if dtype else {}
         return CrossEncoder(
             str(self.folder),
             device=s.device,

@@ -10,7 +10,8 @@ What runs is the model's own sentence-transformers stack (onnx_export: Transform
 traced into one graph), fed as sentence-transformers feeds it: the same tokenizer and max_seq_length, the prompt
 prepended, texts sorted by length (sentence_transformers.length_order, as SentenceTransformer.encode) and cut into
 batches of batch_size, so every batch has the same padding; truncate_dim and normalize are applied after the graph,
-as sentence-transformers applies them after its modules.
+as sentence-transformers applies them after its modules. For BERT-family models onnxruntime runs the graph with
+its attention / LayerNorm / GELU subgraphs fused (onnx_fuse: checked against PyTorch like the plain graph).
 
 Cache identity (the embedding cache key, embbench.encode.embedder):
 - onnx fp32 SHARES the sentence-transformers identity. Its vectors are PyTorch's up to fp32 rounding (measured:
@@ -148,7 +149,7 @@ class OnnxEncoder:
         if self._run is None:
             t0 = time.perf_counter()
             export = ensure_export(self._export_key(), self._torch_model, self.fp32_runner, self.where)
-            path = export.fp32
+            path = self.graph(export)
             if self.options.get("quantize") == "int8":
                 path = ensure_int8(export)
             try:
@@ -158,6 +159,11 @@ class OnnxEncoder:
             self.export = export
             self.load_seconds = time.perf_counter() - t0
         return self._run
+
+    @staticmethod
+    def graph(export: Export) -> Path:
+        """The fp32 graph this runtime runs: onnxruntime's fused one where the export has it (onnx_fuse)."""
+        return export.fused or export.fp32
 
     def _export_key(self) -> str:
         """What the graph depends on: the model's content and how it is assembled, not max length or prompts."""
@@ -251,3 +257,8 @@ class OpenVINOEncoder(OnnxEncoder):
     @staticmethod
     def fp32_runner(path: Path, inputs: list[str]) -> Run:
         return OpenVINOEncoder.session(path, inputs, 0, precision="f32")
+
+    @staticmethod
+    def graph(export: Export) -> Path:
+        """The plain graph: the fused one holds onnxruntime's own operators, which OpenVINO does not have."""
+        return export.fp32

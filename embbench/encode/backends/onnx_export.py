@@ -5,7 +5,8 @@ TorchScript exporter: no optimum, no onnxscript), inputs = the tokenizer's tenso
 axes, output = `sentence_embedding` exactly as SentenceTransformer.forward returns it. Tokenization, length sorting,
 truncate_dim and normalize_embeddings stay outside the graph, as sentence-transformers does them outside its modules.
 
-Layout: <cache root>/exports/<export key>/model.onnx (+ model.int8.onnx, made on demand) and meta.json (input
+Layout: <cache root>/exports/<export key>/model.onnx (+ model.fused.onnx for BERT-family models, onnx_fuse;
+model.int8.onnx, made on demand) and meta.json (input
 names, dimension, parameter count, the parity figures against PyTorch). A folder is built under a temporary name and
 renamed, under a file lock, so concurrent runs (the Ray executor) export once and never see half a folder.
 """
@@ -25,11 +26,12 @@ from typing import Any
 import numpy as np
 
 from embbench._io import atomic_write_json
+from embbench.encode.backends.onnx_fuse import FUSED, eager_attention, fuse, ort_runner
 from embbench.encode.cache import EXPORTS as EXPORTS_DIR
 from embbench.encode.cache import default_root
 from embbench.errors import ModelLoadError, UserError
 
-EXPORT_FORMAT = 1  # bump when the exported graph changes for the same model (a new folder, never a stale graph)
+EXPORT_FORMAT = 2  # bump when the exported graph changes for the same model (a new folder, never a stale graph)
 OPSET = 17
 # an exported graph must reproduce PyTorch's vectors this closely (fp32 rounding only), else it is refused
 MIN_COSINE = 0.99999
@@ -63,6 +65,11 @@ class Export:
     @property
     def int8(self) -> Path:
         return self.folder / "model.int8.onnx"
+
+    @property
+    def fused(self) -> Path | None:
+        """The onnxruntime-fused fp32 graph (onnx_fuse), when the export made one that passed the parity check."""
+        return self.folder / FUSED if self.meta.get("fused") else None
 
 
 def exports_root() -> Path:
@@ -177,7 +184,7 @@ def _export(model: Any, folder: Path, runner: Runner, where: str) -> None:
     sample = model.preprocess(PROBE_TEXTS[:2])
     names = [k for k, v in sample.items() if isinstance(v, torch.Tensor) and v.ndim == 2]
     axes = {n: {0: "batch", 1: "sequence"} for n in names}
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), eager_attention(model):
         warnings.simplefilter("ignore")  # the tracer's warnings are about Python branches it records as constants
         torch.onnx.export(
             _graph(model, names),
@@ -200,6 +207,14 @@ def _export(model: Any, folder: Path, runner: Runner, where: str) -> None:
     meta["parity"] = parity(model, runner(folder / "model.onnx", names))
     if meta["parity"]["min_cosine"] < MIN_COSINE or meta["parity"]["max_rel_diff"] > MAX_REL_DIFF:
         raise ModelLoadError(f"the ONNX export of {where} does not reproduce PyTorch's vectors: {meta['parity']}")
+    meta["fused"] = None
+    fused = fuse(model, folder)
+    if fused is not None:
+        check = parity(model, ort_runner(folder / FUSED))
+        if check["min_cosine"] >= MIN_COSINE and check["max_rel_diff"] <= MAX_REL_DIFF:
+            meta["fused"] = {"operators": fused, "parity": check}
+        else:  # a fusion that changes the vectors is dropped: the plain graph serves
+            (folder / FUSED).unlink()
     atomic_write_json(folder / "meta.json", meta)
 
 

@@ -101,6 +101,18 @@ def current_kwargs(fn: Any, **kwargs: Any) -> dict[str, Any]:
     return {(_RENAMED[k] if k in _RENAMED and _RENAMED[k] in params else k): v for k, v in kwargs.items()}
 
 
+def dtype_kwargs(dtype: str | None) -> dict[str, Any]:
+    """transformers' model_kwargs for a spec's dtype (none for float32, the default): the one place both the
+    encoder and the cross-encoder reranker turn `dtype:` into what from_pretrained takes."""
+    if not dtype or dtype == "float32":
+        return {}
+    import torch
+    import transformers
+
+    key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"  # renamed in 5
+    return {key: dtype if dtype == "auto" else getattr(torch, dtype)}
+
+
 def is_oom(exc: BaseException) -> bool:
     """A CUDA / MPS out-of-memory error (torch raises several types for it)."""
     name = type(exc).__name__
@@ -179,7 +191,6 @@ class SentenceTransformerEncoder:
     def _load(self) -> Any:
         spec = self.spec
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
         import transformers
         from sentence_transformers import SentenceTransformer
 
@@ -191,10 +202,7 @@ class SentenceTransformerEncoder:
         except ImportError:  # older releases
             models = importlib.import_module("sentence_transformers.models")
 
-        model_kwargs = dict(spec.model_kwargs)
-        if spec.dtype and spec.dtype != "float32":
-            key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
-            model_kwargs[key] = spec.dtype if spec.dtype == "auto" else getattr(torch, spec.dtype)
+        model_kwargs = {**spec.model_kwargs, **dtype_kwargs(spec.dtype)}
         common: dict[str, Any] = {
             "device": spec.device,
             "trust_remote_code": spec.trust_remote_code,

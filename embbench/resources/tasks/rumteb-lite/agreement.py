@@ -33,14 +33,22 @@ def agreement(exclude: tuple[str, ...] = ()) -> dict[str, Any]:
 
     doc = load_published()
     lite = lite_tasks()
-    models = [m for m in doc["models"] if m["name"] not in exclude]
+    listed = [m for m in doc["models"] if m["name"] not in exclude]
+
+    def complete(m: dict[str, Any], tasks: list[str]) -> bool:
+        return all(m["scores"].get(t) is not None for t in tasks)
+
+    # a benchmark's ranking needs every task of it (the lite tasks are v1.1 tasks): other models sit out, as on
+    # the leaderboard, where a missing task leaves the mean empty
+    models = [m for m in listed if complete(m, doc["benchmarks"]["MTEB(rus, v1.1)"])]
     out: dict[str, Any] = {"lite": lite, "models": [m["name"] for m in models], "rows": []}
-    lite_mean = [mean(m["scores"][t] for t in lite) for m in models]
     for version in ("MTEB(rus, v1.1)", "MTEB(rus, v1)"):
         tasks = doc["benchmarks"][version]
-        full_task = [mean(m["scores"][t] for t in tasks) for m in models]
+        ranked = [m for m in listed if complete(m, tasks) and complete(m, lite)]
+        lite_mean = [mean(m["scores"][t] for t in lite) for m in ranked]
+        full_task = [mean(m["scores"][t] for t in tasks) for m in ranked]
         by_type: list[float] = []
-        for m in models:
+        for m in ranked:
             cats: dict[str, list[float]] = {}
             for t in tasks:
                 cats.setdefault(doc["tasks"][t]["category"], []).append(m["scores"][t])
@@ -50,17 +58,19 @@ def agreement(exclude: tuple[str, ...] = ()) -> dict[str, Any]:
                 {
                     "benchmark": version,
                     "against": label,
+                    "n_models": len(ranked),
                     "spearman": float(spearmanr(lite_mean, full).statistic),
                     "kendall": float(kendalltau(lite_mean, full).statistic),
                 }
             )
+    v11 = doc["benchmarks"]["MTEB(rus, v1.1)"]
     out["per_model"] = [
         {
             "model": m["name"],
-            "lite_mean": lm,
-            "v1.1_mean_task": mean(m["scores"][t] for t in doc["benchmarks"]["MTEB(rus, v1.1)"]),
+            "lite_mean": mean(m["scores"][t] for t in lite),
+            "v1.1_mean_task": mean(m["scores"][t] for t in v11),
         }
-        for m, lm in zip(models, lite_mean, strict=True)
+        for m in models
     ]
     return out
 
@@ -71,7 +81,8 @@ def main() -> int:
     print(f"{len(res['models'])} models: {', '.join(res['models'])}")
     for r in res["rows"]:
         print(
-            f"  lite mean vs {r['benchmark']} {r['against']}: Spearman {r['spearman']:.3f}, Kendall {r['kendall']:.3f}"
+            f"  lite mean vs {r['benchmark']} {r['against']} ({r['n_models']} models): "
+            f"Spearman {r['spearman']:.3f}, Kendall {r['kendall']:.3f}"
         )
     sens = agreement(exclude=("multilingual-e5-large-instruct",))
     r = sens["rows"][0]
