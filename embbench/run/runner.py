@@ -35,6 +35,7 @@ from embbench.run.summary import ALL_TASKS, SPEED, Failure, Progress, RunSummary
 from embbench.spec import ModelSpec, PipelineSpec, TaskSpec
 from embbench.spec import resolve_params as resolve_task_params
 from embbench.speed.probe import speed_path, wants_probe
+from embbench.speed.store import ProbeStore
 
 Log = Callable[[str], None]
 
@@ -169,6 +170,7 @@ class _Run:
     sink: Sink
     position: dict[str, str]  # model name -> "[k/n]"
     state: RunState | None  # --force: the pairs this command already finished (run.state)
+    probes: ProbeStore | None  # kept speed probes beside the embedding cache (None with --no-cache)
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,8 @@ def _run_model(run: _Run, spec: ModelSpec) -> RunSummary:
         _run_tasks(run, spec, encoder, plan, summary)
         if probe and not summary.stopped and isinstance(encoder, Encoder) and not isinstance(encoder, Ranker):
             run.sink(Progress(f"speed probe ({speed_path(run.output, spec.name)})", 1, spec.name))
-            probe_model(run.executor, spec, encoder, run.output, summary, run.sink)
+            reprobe = run.force and not probed
+            probe_model(run.executor, spec, encoder, run.output, summary, run.sink, store=run.probes, force=reprobe)
             if run.state is not None and spec.name in summary.speed:
                 run.state.add(spec.name, SPEED)
     return summary
@@ -312,7 +315,8 @@ def run(
         if not tasks:
             return summary
         position = {s.name: f"[{k}/{len(models)}]" for k, s in enumerate(models, 1)}
-        shared = _Run(executor, output, tasks, data, cache, force, speed, compression, sink, position, state)
+        probes = ProbeStore(cache.root) if cache is not None else None
+        shared = _Run(executor, output, tasks, data, cache, force, speed, compression, sink, position, state, probes)
         summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
         if pipelines:  # after the models, from their stored rankings (run/pipelines.py)
             optional = frozenset(s.name for s in models if s.optional)
