@@ -32,6 +32,7 @@ from embbench.run.rankings import Keep, keep_ranking, lacks_ranking, write_ranki
 from embbench.run.record import describe, make_record, request_key, stale_reason
 from embbench.run.state import STATE_FILE, RunState, command_identity
 from embbench.run.summary import ALL_TASKS, SPEED, Failure, Progress, RunSummary, Sink, model_sink, stderr_sink
+from embbench.run.threads import bounded_blas, bounded_threads, eval_threads, load_pools
 from embbench.spec import ModelSpec, PipelineSpec, TaskSpec
 from embbench.spec import resolve_params as resolve_task_params
 from embbench.speed.probe import speed_path, wants_probe
@@ -171,6 +172,7 @@ class _Run:
     position: dict[str, str]  # model name -> "[k/n]"
     state: RunState | None  # --force: the pairs this command already finished (run.state)
     probes: ProbeStore | None  # kept speed probes beside the embedding cache (None with --no-cache)
+    threads: int  # OpenMP/BLAS/torch threads per evaluating model (run/threads.py)
 
 
 @dataclass(frozen=True)
@@ -251,11 +253,13 @@ def _run_tasks(run: _Run, spec: ModelSpec, encoder: Encoder | Ranker, plan: _Pla
         data = run.data[task.name]
         keep = functools.partial(write_ranking, run.output, spec.name, task.name)  # stored rankings
         try:
-            if ranker is not None:
-                record = rank_task(task, data, spec.name, ranker, keep)
-            else:
-                assert embedder is not None
-                record = evaluate_task(task, data, embedder, run.compression, keep)
+            # the one place every category evaluates: scikit-learn's and torch's pools capped (run/threads.py)
+            with bounded_threads(run.threads):
+                if ranker is not None:
+                    record = rank_task(task, data, spec.name, ranker, keep)
+                else:
+                    assert embedder is not None
+                    record = evaluate_task(task, data, embedder, run.compression, keep)
         except Exception as exc:
             failure = _task_failure(spec, task, exc)
             run.sink(Progress(f"FAILED: {failure.reason}", 2, spec.name))
@@ -316,8 +320,13 @@ def run(
             return summary
         position = {s.name: f"[{k}/{len(models)}]" for k, s in enumerate(models, 1)}
         probes = ProbeStore(cache.root) if cache is not None else None
-        shared = _Run(executor, output, tasks, data, cache, force, speed, compression, sink, position, state, probes)
-        summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
+        threads = eval_threads(executor.concurrency(len(models)))  # models evaluated at once share the cores
+        shared = _Run(
+            executor, output, tasks, data, cache, force, speed, compression, sink, position, state, probes, threads
+        )
+        load_pools()
+        with bounded_blas(threads):  # BLAS pools are process-wide: capped here, OpenMP and torch per evaluation
+            summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
         if pipelines:  # after the models, from their stored rankings (run/pipelines.py)
             optional = frozenset(s.name for s in models if s.optional)
             summary.merge(

@@ -17,7 +17,9 @@ IDENTITY = {"backend": "sentence-transformers", "model": "local:abc", "dtype": "
 
 
 def key(spec: ModelSpec | None = None, identity: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
-    return probe_key(spec or ModelSpec(name="m", model="x"), identity or IDENTITY, **{"executor": "LocalExecutor", **kw})
+    return probe_key(
+        spec or ModelSpec(name="m", model="x"), identity or IDENTITY, **{"executor": "LocalExecutor", **kw}
+    )
 
 
 def record(name: str = "m", **kw: Any) -> dict[str, Any]:
