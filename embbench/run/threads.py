@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +37,15 @@ def usable_cores() -> int:
     return max(1, min(cores, quota) if quota else cores)
 
 
+THREADS_ENV = "EMBBENCH_EVAL_THREADS"  # an explicit count per evaluating model (1 helps most on a busy machine)
+
+
 def eval_threads(concurrent: int = 1) -> int:
-    """Threads per evaluator when `concurrent` models are evaluated at once (at least 1)."""
+    """Threads per evaluator when `concurrent` models are evaluated at once (at least 1); $EMBBENCH_EVAL_THREADS
+    (a positive integer) overrides the share."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
     return max(1, usable_cores() // max(1, concurrent))
 
 

@@ -119,6 +119,7 @@ def test_blas_is_capped_process_wide_and_restored() -> None:
 
 
 def test_cores_per_evaluator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(threads.THREADS_ENV, raising=False)
     quota = tmp_path / "cpu.max"
     quota.write_text("150000 100000\n")
     assert threads.cgroup_cores(quota) == 2
@@ -127,3 +128,7 @@ def test_cores_per_evaluator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert threads.cgroup_cores(tmp_path / "absent") is None
     monkeypatch.setattr(threads, "usable_cores", lambda: 8)
     assert [threads.eval_threads(n) for n in (1, 2, 3, 8, 20)] == [8, 4, 2, 1, 1]
+    monkeypatch.setenv(threads.THREADS_ENV, "1")
+    assert threads.eval_threads(1) == 1
+    monkeypatch.setenv(threads.THREADS_ENV, "zero")  # not a positive integer: the share
+    assert threads.eval_threads(2) == 4
