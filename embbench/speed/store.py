@@ -87,7 +87,7 @@ class ProbeStore:
     """<cache root>/speed/v<PROBE_VERSION>-<key hash>.json, each {"key": ..., "record": ...}."""
 
     def __init__(self, root: Path):
-        self.folder = Path(root) / PROBES
+        self.folder = Path(root).absolute() / PROBES  # a reused record names where it was kept, from anywhere
 
     def path(self, key: dict[str, Any]) -> Path:
         digest = hashlib.sha256(json.dumps(_plain(key), sort_keys=True).encode()).hexdigest()
