@@ -182,16 +182,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
+    from embbench.encode.cache import DiskCache
     from embbench.run.probes import run_speed
     from embbench.spec import load_models
+    from embbench.speed.store import ProbeStore
 
     for flag in ("passages", "queries"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag}", "must be a positive integer")
     models = load_models(args.models)
     say(f"embbench speed: {len(models)} model(s) -> {args.output / 'speed'}")
+    store = None if args.no_cache else ProbeStore(DiskCache(args.cache_dir).root)  # kept probes: reused unless --force
     summary = run_speed(
-        models, args.output, force=args.force, n_passages=args.passages, n_queries=args.queries, log=stderr_sink
+        models,
+        args.output,
+        force=args.force,
+        n_passages=args.passages,
+        n_queries=args.queries,
+        log=stderr_sink,
+        store=store,
     )
     for u in summary.unavailable:
         if not u.optional:  # optional ones were reported in their one progress line

@@ -82,7 +82,9 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         "tasks/NAME of your own (repeatable, adds to --tasks; `embbench ls suites`)",
     )
     run.add_argument("--output", type=Path, default=Path("reports"), help="results and leaderboards (default: reports)")
-    run.add_argument("--force", action="store_true", help="recompute results that already exist")
+    run.add_argument(
+        "--force", action="store_true", help="recompute results that already exist and re-measure kept speed probes"
+    )
     run.add_argument(
         "--cache-dir", type=Path, default=None, help="embedding cache (default: $EMBBENCH_CACHE or ~/.cache/embbench)"
     )
@@ -130,7 +132,16 @@ def _add_run(run: argparse.ArgumentParser) -> None:
 def _add_speed(speed: argparse.ArgumentParser) -> None:
     speed.add_argument("--models", type=Path, default=Path("models.yaml"), help="models file (default: models.yaml)")
     speed.add_argument("--output", type=Path, default=Path("reports"), help="output folder (default: reports)")
-    speed.add_argument("--force", action="store_true", help="re-measure models that already have a speed file")
+    speed.add_argument(
+        "--force", action="store_true", help="re-measure models that have a speed file or a probe kept in the cache"
+    )
+    speed.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="kept probes in <dir>/speed (default: $EMBBENCH_CACHE or ~/.cache/embbench)",
+    )
+    speed.add_argument("--no-cache", action="store_true", help="neither reuse nor keep a probe in the cache")
     speed.add_argument("--passages", type=int, default=None, help="passages timed (default: 128 on CPU, 256 on GPU)")
     speed.add_argument("--queries", type=int, default=None, help="single queries timed (default: 50 CPU, 100 GPU)")
 

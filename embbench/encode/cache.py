@@ -30,6 +30,7 @@ KEY_BYTES = 32
 FORMAT = 2
 PRIVATE = 0o700
 EXPORTS = "exports"  # <root>/exports: models exported for the onnx/openvino backends (encode/backends/onnx_export)
+PROBES = "speed"  # <root>/speed: kept speed probes (speed/store.py), reused by runs on the same machine
 
 
 def default_root() -> Path:
@@ -140,7 +141,7 @@ class DiskCache:
         out: list[dict[str, Any]] = []
         if not self.root.is_dir():
             return out
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != EXPORTS):
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name not in (EXPORTS, PROBES)):
             meta = self._meta(folder) or {}
             keys = list(folder.glob("*.keys"))
             entries = sum(k.stat().st_size // KEY_BYTES for k in keys)

@@ -62,8 +62,16 @@ def speed_row(model: str, raw: dict[str, Any]) -> dict[str, Any]:
         "machine": machine_id(hw),
         "date": raw.get("date"),
         "sample_mean_chars": _num(raw.get("sample") or {}, "mean_chars"),
+        "reused_from": reused_from(raw),
         **busy(raw),
     }
+
+
+def reused_from(raw: dict[str, Any]) -> str | None:
+    """Where a reused probe was kept (the speed file's optional ``reused`` = {"from", ...}, speed/store.py); None
+    for a probe this run measured."""
+    found = raw.get("reused")
+    return str(found["from"]) if isinstance(found, dict) and found.get("from") else None
 
 
 def busy(raw: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +114,12 @@ def speed_section(output: Path, board: Leaderboard) -> tuple[list[dict[str, Any]
         "include that contention (re-run `embbench speed --force` on a quiet machine)"
         for s in speed
         if s["busy"]
+    ]
+    warnings += [
+        f"speed of {s['model']} was not measured by this run: it reuses the probe measured {s['date']} on "
+        f"{s['machine']}, kept in {s['reused_from']} (`embbench run --force` or `embbench speed --force` re-measures)"
+        for s in speed
+        if s["reused_from"]
     ]
     if len({(s["device"], s["dtype"]) for s in speed}) > 1:
         warnings.append("speed was measured with different devices or dtypes (see the Device column)")

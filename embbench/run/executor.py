@@ -32,6 +32,10 @@ class Executor(Protocol):
         """fn(spec) for every model, results in model order (one after the other, or at once)."""
         ...
 
+    def concurrency(self, n_models: int) -> int:
+        """How many of n_models map_models runs at once here (their evaluations share this process's cores)."""
+        ...
+
     def probe(
         self, spec: ModelSpec, encoder: Encoder, *, n_passages: int | None = None, n_queries: int | None = None
     ) -> ProbeResult:
@@ -51,6 +55,9 @@ class LocalExecutor:
 
     def map_models(self, fn: Callable[[ModelSpec], T], specs: Sequence[ModelSpec]) -> list[T]:
         return [fn(spec) for spec in specs]
+
+    def concurrency(self, n_models: int) -> int:
+        return 1
 
     def probe(
         self, spec: ModelSpec, encoder: Encoder, *, n_passages: int | None = None, n_queries: int | None = None

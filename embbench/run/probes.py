@@ -1,5 +1,5 @@
-"""Speed probes as part of a run: the bookkeeping around speed.probe (write the file, record a failure) and the
-`embbench speed` command."""
+"""Speed probes as part of a run: the bookkeeping around speed.probe (reuse a kept probe, write the file, record a
+failure) and the `embbench speed` command."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from embbench.run.executor import Executor, LocalExecutor, open_model
 from embbench.run.summary import SPEED, Failure, Progress, RunSummary, Sink, stderr_sink
 from embbench.spec import ModelSpec
 from embbench.speed.probe import speed_path, wants_probe
+from embbench.speed.store import ProbeStore, probe_key, reuse_note, reused_record
 
 
 def probe_model(
@@ -25,12 +26,32 @@ def probe_model(
     sink: Sink,
     n_passages: int | None = None,
     n_queries: int | None = None,
+    *,
+    store: ProbeStore | None = None,
+    force: bool = False,
 ) -> None:
-    """Probe one loaded model and write its speed file; a failure is recorded as task 'speed', never raised."""
+    """Probe one model and write its speed file; a failure is recorded as task 'speed', never raised.
+
+    With a store, a kept probe of the same model, settings and machine is reused (unless force) and a fresh one
+    is kept there."""
 
     def say(text: str) -> None:
         sink(Progress(text, 2, spec.name))
 
+    key = None
+    if store is not None:
+        try:
+            key = probe_key(
+                spec, encoder.identity(), executor=type(executor).__name__, n_passages=n_passages, n_queries=n_queries
+            )
+        except UserError:  # no built-in sample: the probe below says so
+            key = None
+        kept = None if key is None or force else store.get(key)
+        if kept is not None:
+            say(reuse_note(kept))
+            write_json_atomic(speed_path(output, spec.name), reused_record(kept, spec.name))
+            summary.speed.append(spec.name)
+            return
     try:
         result = executor.probe(spec, encoder, n_passages=n_passages, n_queries=n_queries)
     except UserError as exc:  # no built-in sample next to this installation
@@ -47,6 +68,11 @@ def probe_model(
     for note in result.notes:
         say(note)
     write_json_atomic(speed_path(output, spec.name), result.record)
+    if store is not None and key is not None:
+        try:
+            store.put(key, result.record)
+        except OSError as exc:  # a read-only cache: this run's speed file is written, only the reuse is lost
+            say(f"speed probe not kept in {store.folder} ({exc.strerror or exc})")
     summary.speed.append(spec.name)
 
 
@@ -59,8 +85,10 @@ def run_speed(
     n_passages: int | None = None,
     n_queries: int | None = None,
     executor: Executor | None = None,
+    store: ProbeStore | None = None,
 ) -> RunSummary:
-    """`embbench speed`: the probe alone for every model (no tasks, no cache)."""
+    """`embbench speed`: the probe alone for every model (no tasks, no embedding cache); with a store, a kept probe
+    is reused unless force (which re-measures and keeps the new one)."""
     sink = log or stderr_sink
     executor = executor or LocalExecutor()
     summary = RunSummary()
@@ -76,5 +104,7 @@ def run_speed(
         with ExitStack() as stack:
             encoder = open_model(stack, executor, spec, summary, sink, SPEED)
             if isinstance(encoder, Encoder) and not isinstance(encoder, Ranker):
-                probe_model(executor, spec, encoder, output, summary, sink, n_passages, n_queries)
+                probe_model(
+                    executor, spec, encoder, output, summary, sink, n_passages, n_queries, store=store, force=force
+                )
     return summary

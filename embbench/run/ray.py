@@ -119,6 +119,10 @@ class RayExecutor:
             raise next((e for e in errors if isinstance(e, UserError)), errors[0])
         return out
 
+    def concurrency(self, n_models: int) -> int:
+        """Every model at once (a thread each): their evaluations on the driver share its cores."""
+        return max(1, n_models)
+
     def probe(
         self, spec: ModelSpec, encoder: Encoder, *, n_passages: int | None = None, n_queries: int | None = None
     ) -> ProbeResult:

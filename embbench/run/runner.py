@@ -33,9 +33,11 @@ from embbench.run.rankings import Keep, keep_ranking, lacks_ranking, write_ranki
 from embbench.run.record import describe, make_record, request_key, stale_reason
 from embbench.run.state import STATE_FILE, RunState, command_identity
 from embbench.run.summary import ALL_TASKS, SPEED, Failure, Progress, RunSummary, Sink, model_sink, stderr_sink
+from embbench.run.threads import bounded_blas, bounded_threads, eval_threads, load_pools
 from embbench.spec import ModelSpec, PipelineSpec, TaskSpec
 from embbench.spec import resolve_params as resolve_task_params
 from embbench.speed.probe import speed_path, wants_probe
+from embbench.speed.store import ProbeStore
 
 Log = Callable[[str], None]
 
@@ -196,6 +198,8 @@ class _Run:
     sink: Sink
     position: dict[str, str]  # model name -> "[k/n]"
     state: RunState | None  # --force: the pairs this command already finished (run.state)
+    probes: ProbeStore | None  # kept speed probes beside the embedding cache (None with --no-cache)
+    threads: int  # OpenMP/BLAS/torch threads per evaluating model (run/threads.py)
 
 
 @dataclass(frozen=True)
@@ -250,7 +254,8 @@ def _run_model(run: _Run, spec: ModelSpec) -> RunSummary:
         _run_tasks(run, spec, encoder, plan, summary)
         if probe and not summary.stopped and isinstance(encoder, Encoder) and not isinstance(encoder, Ranker):
             run.sink(Progress(f"speed probe ({speed_path(run.output, spec.name)})", 1, spec.name))
-            probe_model(run.executor, spec, encoder, run.output, summary, run.sink)
+            reprobe = run.force and not probed
+            probe_model(run.executor, spec, encoder, run.output, summary, run.sink, store=run.probes, force=reprobe)
             if run.state is not None and spec.name in summary.speed:
                 run.state.add(spec.name, SPEED)
     return summary
@@ -275,12 +280,14 @@ def _run_tasks(run: _Run, spec: ModelSpec, encoder: Encoder | Ranker, plan: _Pla
         data = run.data[task.name]
         keep = functools.partial(write_ranking, run.output, spec.name, task.name)  # stored rankings
         try:
-            if ranker is not None:
-                record = rank_task(task, data, spec.name, ranker, keep)
-            else:
-                assert embedder is not None
-                search = search_for(encoder, spec)  # per task: the model's own device once it has loaded
-                record = evaluate_task(task, data, embedder, run.compression, keep, search)
+            # the one place every category evaluates: scikit-learn's and torch's pools capped (run/threads.py)
+            with bounded_threads(run.threads):
+                if ranker is not None:
+                    record = rank_task(task, data, spec.name, ranker, keep)
+                else:
+                    assert embedder is not None
+                    search = search_for(encoder, spec)  # per task: the model's own device once it has loaded
+                    record = evaluate_task(task, data, embedder, run.compression, keep, search)
         except Exception as exc:
             failure = _task_failure(spec, task, exc)
             run.sink(Progress(f"FAILED: {failure.reason}", 2, spec.name))
@@ -340,8 +347,14 @@ def run(
         if not tasks:
             return summary
         position = {s.name: f"[{k}/{len(models)}]" for k, s in enumerate(models, 1)}
-        shared = _Run(executor, output, tasks, data, cache, force, speed, compression, sink, position, state)
-        summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
+        probes = ProbeStore(cache.root) if cache is not None else None
+        threads = eval_threads(executor.concurrency(len(models)))  # models evaluated at once share the cores
+        shared = _Run(
+            executor, output, tasks, data, cache, force, speed, compression, sink, position, state, probes, threads
+        )
+        load_pools()
+        with bounded_blas(threads):  # BLAS pools are process-wide: capped here, OpenMP and torch per evaluation
+            summary.merge(executor.map_models(lambda spec: _run_model(shared, spec), models))
         if pipelines:  # after the models, from their stored rankings (run/pipelines.py)
             optional = frozenset(s.name for s in models if s.optional)
             summary.merge(

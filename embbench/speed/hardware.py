@@ -62,6 +62,17 @@ def gpu_name(device: str | None) -> str | None:
         return str(torch.cuda.get_device_name())
 
 
+def visible_gpus() -> int:
+    """CUDA GPUs this process can see (0 without torch or CUDA); counted without creating a CUDA context."""
+    torch = _torch()
+    if torch is None:
+        return 0
+    try:
+        return int(torch.cuda.device_count())
+    except Exception:  # a broken driver: no GPU to run on either
+        return 0
+
+
 def fingerprint(device: str | None = None, dtype: str | None = None) -> dict[str, Any]:
     """{cpu, threads, gpu, torch, device, dtype, hostname_hash}: the speed file's `hardware` object.
 

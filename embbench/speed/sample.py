@@ -55,3 +55,17 @@ def sample_queries(n: int, data_dir: Path | None = None) -> list[str]:
     if len(chosen) < n:
         raise UserError("speed probe", f"only {len(chosen)} built-in queries, {n} asked")
     return chosen
+
+
+def sample_digest(data_dir: Path | None = None) -> str:
+    """sha256 of the files the sample is drawn from (16 hex digits): a kept probe of other texts is never reused."""
+    data = data_dir or builtin_data_dir()
+    h = hashlib.sha256()
+    tydiqa = data / "retrieval" / "tydiqa_goldp_ru"
+    files = [find_split_file(tydiqa, "corpus"), find_split_file(tydiqa, "queries")]
+    if (data / "reranking" / "xquad_ru").is_dir():
+        files.append(find_split_file(data / "reranking" / "xquad_ru", "test"))
+    for f in files:
+        raw = f.read_bytes()
+        h.update(len(raw).to_bytes(8, "big") + raw)
+    return h.hexdigest()[:16]

@@ -61,6 +61,9 @@ class Recording:
         self.calls.append("map " + ",".join(s.name for s in specs))
         return [fn(s) for s in reversed(specs)][::-1]  # any order of execution: results come back in model order
 
+    def concurrency(self, n_models: int) -> int:
+        return 1
+
     def probe(self, spec: ModelSpec, encoder: Any, **sizes: Any) -> ProbeResult:
         self.calls.append(f"probe {spec.name}")
         return ProbeResult({"model": spec.name}, ("speed: measured elsewhere",))

@@ -90,7 +90,9 @@ def tiny_sts_task(root: Path) -> TaskSpec:
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+    """The embedding cache's files (the kept speed probes in <cache>/speed are not vectors)."""
+    files = (p for p in folder.rglob("*") if p.relative_to(folder).parts[0] != "speed")
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
 
 
 def test_runner_probes_without_touching_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,6 +113,7 @@ def test_runner_probes_without_touching_the_cache(tmp_path: Path, monkeypatch: p
     assert second.written == [("bm25", "tiny_sts")] and not second.failed, second.failed  # BM25: n/a record
     assert second.speed == ["minilm"]
     assert snapshot(tmp_path / "cache") == before
+    assert len(list((tmp_path / "cache" / "speed").glob("*.json"))) == 1  # the probe, kept for the next run
     assert sorted(p.name for p in (out / "speed").iterdir()) == ["minilm.json"]  # no speed for BM25
     third = run(specs[:1], tasks, out, cache=cache, speed=True)  # speed file exists: nothing to do
     assert not third.speed and not third.written
