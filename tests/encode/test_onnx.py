@@ -1,4 +1,4 @@
-"""backend: onnx / openvino: PyTorch's vectors and scores, one export per model, int8 its own identity."""
+"""backend: onnx / openvino: PyTorch's vectors and scores, one export per model, each its own cache identity."""
 
 from __future__ import annotations
 
@@ -125,8 +125,10 @@ def test_export_is_made_once_and_int8_is_its_own_identity(texts: list[str], tmp_
     assert [e for e in DiskCache().info() if e["folder"] == export.parent.name] == []  # not an embedding store
 
     torch_identity = load_encoder(spec(folder, "sentence-transformers")).identity()
-    assert first.identity() == torch_identity == again.identity()  # fp32: PyTorch's vectors, PyTorch's cache key
-    assert int8.identity() != torch_identity and int8.identity()["quantize"] == "int8"
+    # fp32 rounding can flip a borderline classification item: never PyTorch's cache key (threads change nothing)
+    assert first.identity() == again.identity() != torch_identity and first.identity()["backend"] == "onnx"
+    assert {k: v for k, v in first.identity().items() if k in torch_identity} == {**torch_identity, "backend": "onnx"}
+    assert int8.identity() not in (torch_identity, first.identity()) and int8.identity()["quantize"] == "int8"
     prov = int8.provenance()
     assert (prov["backend"], prov["runtime"], prov["quantize"]) == ("onnx", "onnxruntime", "int8")
     assert again.provenance()["threads"] == 1 and prov["runtime_version"]

@@ -34,7 +34,7 @@ def test_the_key_holds_what_changes_speed_and_not_the_name() -> None:
         key(ModelSpec(name="m", model="x", batch_size=64)),
         key(ModelSpec(name="m", model="x", device="cuda:1")),
         key(ModelSpec(name="m", model="x", dtype="float16")),
-        key(ModelSpec(name="m", model="x", backend="onnx")),  # an fp32 export has the PyTorch identity
+        key(ModelSpec(name="m", model="x", backend="onnx")),  # the backend is in the key whatever the identity holds
         key(ModelSpec(name="m", model="x", options={"threads": 1})),
         key(ModelSpec(name="m", model="x", prompts={"query": "query: "})),
         key(identity={**IDENTITY, "model": "local:def"}),
