@@ -1,6 +1,6 @@
 """Benchmark: the built-in suite cold with MiniLM on PyTorch vs ONNX Runtime fp32 (and int8), and each one's floor.
 
-    HF_HUB_OFFLINE=1 python scripts/bench_onnx_suite.py [--repeat 3] [--int8]
+    HF_HUB_OFFLINE=1 python scripts/bench_onnx_suite.py [--repeat 3] [--int8] [--openvino] [--no-onnx]
 
 For each repeat, interleaved (torch, onnx[, int8]): a cold `embbench run` of the built-in suite (empty embedding
 cache and empty export folder: the ONNX figure includes exporting, fusing and checking the graph), then that
@@ -25,7 +25,12 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_speed import minilm_path, run_embbench  # noqa: E402
 
-BACKENDS = {"torch": ("sentence-transformers", {}), "onnx": ("onnx", {}), "int8": ("onnx", {"quantize": "int8"})}
+BACKENDS = {
+    "torch": ("sentence-transformers", {}),
+    "onnx": ("onnx", {}),
+    "int8": ("onnx", {"quantize": "int8"}),
+    "openvino": ("openvino", {}),
+}
 
 
 def floor(encoder, pairs: list[tuple[str, str]]) -> float:
@@ -44,13 +49,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--int8", action="store_true", help="also the int8-quantized ONNX model (its own scores)")
+    ap.add_argument("--openvino", action="store_true", help="also OpenVINO (its own kernels and precision)")
+    ap.add_argument("--no-onnx", action="store_true", help="leave out ONNX fp32 (e.g. torch vs openvino only)")
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: its default, all cores)")
     args = ap.parse_args()
 
     from embbench.spec import ModelSpec, load_tasks
 
     tasks = load_tasks([REPO / "embbench" / "resources" / "tasks"])
-    labels = ["torch", "onnx", *(["int8"] if args.int8 else [])]
+    labels = ["torch", *([] if args.no_onnx else ["onnx"]), *(["int8"] if args.int8 else [])]
+    labels += ["openvino"] if args.openvino else []
     cold: dict[str, list[float]] = {k: [] for k in labels}
     floors: dict[str, list[float]] = {k: [] for k in labels}
     loads: dict[str, list[float]] = {k: [] for k in labels}
@@ -58,7 +66,7 @@ def main() -> None:
     for i in range(args.repeat):
         for label in labels:
             backend, options = BACKENDS[label]
-            if backend == "onnx" and args.threads:
+            if backend in ("onnx", "openvino") and args.threads:
                 options = {**options, "threads": args.threads}
             spec = ModelSpec(name=label, model=minilm_path(), backend=backend, batch_size=32, options=options)
             with tempfile.TemporaryDirectory() as tmp:
