@@ -63,9 +63,9 @@ def test_wheel_carries_the_suites_and_runs_from_an_empty_folder(installed, tmp_p
     _sh([exe, "init"], tmp_path, env)
     assert (tmp_path / "models.yaml").is_file() and (tmp_path / "tasks").is_dir()
 
-    # the speed probe is timed on its own below with a small sample, and the demo suite is cut to its first 40 items
+    # the speed probe is timed on its own below with a small sample, and the demo suite is cut to its first 10 items
     # per task (--limit, a smoke run of all seven categories): the full suite is the README's first command
-    demo = [exe, "run", "--models", "models.yaml", "--suite", "demo", "--output", "out", "--no-speed", "--limit", "40"]
+    demo = [exe, "run", "--models", "models.yaml", "--suite", "demo", "--output", "out", "--no-speed", "--limit", "10"]
     res = _sh(demo, tmp_path, env)
     results = [json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "out" / "results").glob("*/*.json")]
     assert {r["category"] for r in results} == set(NAMES), res.stderr[-2000:]
