@@ -75,12 +75,18 @@ def reused_from(raw: dict[str, Any]) -> str | None:
 
 
 def busy(raw: dict[str, Any]) -> dict[str, Any]:
-    """Whether the probe ran on a busy machine: the speed file's optional ``load`` = {"load_1m", "logical_cpus"}
-    (the 1-minute load average when the probe started); busy when the load reaches the logical CPUs."""
+    """Whether the probe ran on a busy machine, from the speed file's optional ``load``: other processes' average
+    cores during the probe (``others_cores``) reaching a quarter of the CPUs (at least half a core; as
+    speed/hardware.busy_share); older files without it: the 1-minute load average (which also counts the run's
+    own encoding) reaching the logical CPUs."""
     found = raw.get("load")
     load: dict[str, Any] = found if isinstance(found, dict) else {}
-    lo, cpus = _num(load, "load_1m"), _num(load, "logical_cpus")
-    return {"load_1m": lo, "logical_cpus": cpus, "busy": None if lo is None or not cpus else lo >= cpus}
+    lo, cpus, others = _num(load, "load_1m"), _num(load, "logical_cpus"), _num(load, "others_cores")
+    if others is not None and cpus:
+        flag: bool | None = others >= max(0.5, cpus / 4)
+    else:
+        flag = None if lo is None or not cpus else lo >= cpus
+    return {"load_1m": lo, "logical_cpus": cpus, "others_cores": others, "busy": flag}
 
 
 def machine_id(hw: dict[str, Any]) -> str:
@@ -109,9 +115,13 @@ def speed_section(output: Path, board: Leaderboard) -> tuple[list[dict[str, Any]
             + "; ".join(f"{', '.join(ms)} on {mach}" for mach, ms in machines.items())
         )
     warnings += [
-        f"speed of {s['model']} was probed on a busy machine (load {s['load_1m']:.1f} on {s['logical_cpus']:.0f} "
-        "logical CPUs): its timings "
-        "include that contention (re-run `embbench speed --force` on a quiet machine)"
+        f"speed of {s['model']} was probed on a busy machine ("
+        + (
+            f"other processes used {s['others_cores']:.1f} of {s['logical_cpus']:.0f} logical CPUs during the probe"
+            if s.get("others_cores") is not None
+            else f"load {s['load_1m']:.1f} on {s['logical_cpus']:.0f} logical CPUs"
+        )
+        + "): its timings include that contention (re-run `embbench speed --force` on a quiet machine)"
         for s in speed
         if s["busy"]
     ]

@@ -11,6 +11,7 @@ import os
 import platform
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +93,45 @@ def fingerprint(device: str | None = None, dtype: str | None = None) -> dict[str
     }
 
 
-def load() -> dict[str, Any] | None:
-    """{load_1m, logical_cpus}: the 1-minute load average and the CPUs it compares with (None where the OS has no
-    load average); the report flags a probe as taken on a busy machine when load_1m >= logical_cpus."""
+Snapshot = tuple[float, float, float]  # (monotonic seconds, busy CPU-seconds of the machine, of this process)
+
+
+def cpu_snapshot() -> Snapshot | None:
+    """The machine's busy CPU-seconds so far (/proc/stat: all but idle and iowait) and this process's own (os.times),
+    with the time; None where there is no /proc/stat."""
+    try:
+        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        hz = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    own = os.times()
+    return time.monotonic(), (sum(ticks) - idle) / hz, own.user + own.system
+
+
+def others_cores(start: Snapshot | None, end: Snapshot | None) -> float | None:
+    """Cores other processes kept busy on average between two snapshots (the machine's busy CPU time less this
+    process's, per second of wall time)."""
+    if start is None or end is None or end[0] <= start[0]:
+        return None
+    return max(0.0, ((end[1] - start[1]) - (end[2] - start[2])) / (end[0] - start[0]))
+
+
+def busy_share(cpus: int) -> float:
+    """Other processes' average cores from which a probe counts as taken on a busy machine: a quarter of the CPUs,
+    at least half a core (as report/facts.busy reads it)."""
+    return max(0.5, cpus / 4)
+
+
+def load(others: float | None = None) -> dict[str, Any] | None:
+    """{load_1m, logical_cpus, others_cores}: the 1-minute load average (which counts this process too), the CPUs,
+    and the cores other processes used during the probe (None where unknown); the report flags a probe as taken on
+    a busy machine when others_cores >= busy_share(cpus) (files without it: when load_1m >= logical_cpus)."""
     try:
         load_1m = os.getloadavg()[0]
     except (AttributeError, OSError):
         return None
-    return {"load_1m": round(load_1m, 2), "logical_cpus": logical_threads()}
+    out: dict[str, Any] = {"load_1m": round(load_1m, 2), "logical_cpus": logical_threads()}
+    if others is not None:
+        out["others_cores"] = round(others, 2)
+    return out

@@ -17,7 +17,6 @@ Speed compares models on one machine only; `scripts/bench_probe_spread.py` shows
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
@@ -121,18 +120,14 @@ def default_warmup(encoder: Any) -> int:
     return GPU_WARMUP if device_dtype(encoder)[0].startswith("cuda") else CPU_WARMUP
 
 
-def busy_warning() -> str | None:
-    """A warning when other processes keep the CPUs busy (1-minute load >= logical CPUs): timings will be off."""
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return None
-    cpus = hardware.logical_threads()
-    if load < cpus:
+def busy_warning(load: dict[str, Any] | None) -> str | None:
+    """A warning when other processes kept the CPUs busy during the probe (hardware.busy_share): timings are off."""
+    others, cpus = (load or {}).get("others_cores"), (load or {}).get("logical_cpus")
+    if not isinstance(others, (int, float)) or not cpus or others < hardware.busy_share(cpus):
         return None
     return (
-        f"speed: this machine is busy (load {load:.1f} on {cpus} logical CPUs); the probe's timings include that "
-        "contention: re-run `embbench speed --force` on a quiet machine for numbers to compare"
+        f"speed: this machine was busy (other processes used {others:.1f} of {cpus} logical CPUs during the probe); "
+        "the probe's timings include that contention: re-run `embbench speed --force` on a quiet machine"
     )
 
 
@@ -222,7 +217,9 @@ def probe(
     torch = sys.modules.get("torch")  # not imported yet: nothing is on a GPU, no peak to reset
     if torch is not None and torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
+    before = hardware.cpu_snapshot()
     t = _timed_pass(encoder, batches, queries, warmup, passage_prompt, query_prompt)
+    others = hardware.others_cores(before, hardware.cpu_snapshot())
     device, dtype = device_dtype(encoder)
     peak_gpu = None
     if _on_cuda(device):
@@ -248,7 +245,7 @@ def probe(
             "n_queries": len(queries),
             "mean_chars": round(statistics.fmean(len(p) for p in passages), 1),
         },
-        "load": hardware.load(),  # the report flags a probe on a busy machine (report/facts.py busy)
+        "load": hardware.load(others),  # the report flags a probe on a busy machine (report/facts.py busy)
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -311,7 +308,6 @@ def probe_spec(
     spec: ModelSpec, encoder: Encoder, *, n_passages: int | None = None, n_queries: int | None = None
 ) -> ProbeResult:
     """measure() with a model entry's batch size and prompts; writes nothing (the caller writes the record)."""
-    busy = busy_warning()
     t0 = time.perf_counter()
     record = measure(
         encoder,
@@ -327,4 +323,5 @@ def probe_spec(
         f"query p50 {record['latency_ms_p50']:.1f} ms / p95 {record['latency_ms_p95']:.1f} ms, "
         f"peak RSS {record['peak_rss_mb']:.0f} MB ({time.perf_counter() - t0:.1f}s)"
     )
+    busy = busy_warning(record.get("load"))
     return ProbeResult(record, (busy, line) if busy else (line,))

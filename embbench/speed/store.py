@@ -136,10 +136,14 @@ def reuse_note(kept: Kept) -> str:
     rec = kept.record
     hw = rec.get("hardware") or {}
     load = rec.get("load") or {}
-    lo, cpus = load.get("load_1m"), load.get("logical_cpus")
+    lo, cpus, others = load.get("load_1m"), load.get("logical_cpus"), load.get("others_cores")
     busy = ""
-    if isinstance(lo, (int, float)) and isinstance(cpus, (int, float)) and cpus and lo >= cpus:  # as report/facts.busy
-        busy = f", on a busy machine (load {lo:.1f} on {cpus} logical CPUs)"
+    if isinstance(cpus, (int, float)) and cpus:  # as report/facts.busy
+        if isinstance(others, (int, float)):
+            if others >= hardware.busy_share(int(cpus)):
+                busy = f", on a busy machine (others used {others:.1f} of {cpus} logical CPUs)"
+        elif isinstance(lo, (int, float)) and lo >= cpus:
+            busy = f", on a busy machine (load {lo:.1f} on {cpus} logical CPUs)"
     return (
         f"speed: reused the probe measured {rec.get('date')} on host {str(hw.get('hostname_hash'))[:8]} "
         f"({hw.get('device')}, {hw.get('threads')} threads){busy}, kept in {kept.path}; --force re-measures"

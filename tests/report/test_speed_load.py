@@ -23,9 +23,24 @@ def _speed(output: Path, load: float | None) -> None:
 
 
 def test_busy_reads_the_optional_load() -> None:
-    assert busy({"load": {"load_1m": 2.0, "logical_cpus": 2}}) == {"load_1m": 2.0, "logical_cpus": 2.0, "busy": True}
-    assert busy({"load": {"load_1m": 0.5, "logical_cpus": 2}}) == {"load_1m": 0.5, "logical_cpus": 2.0, "busy": False}
-    assert busy({}) == {"load_1m": None, "logical_cpus": None, "busy": None}  # older speed files: unknown, not quiet
+    old = {"others_cores": None}  # speed files from before others_cores: the load average decides
+    assert busy({"load": {"load_1m": 2.0, "logical_cpus": 2}}) == {
+        "load_1m": 2.0,
+        "logical_cpus": 2.0,
+        **old,
+        "busy": True,
+    }
+    assert busy({"load": {"load_1m": 0.5, "logical_cpus": 2}}) == {
+        "load_1m": 0.5,
+        "logical_cpus": 2.0,
+        **old,
+        "busy": False,
+    }
+    assert busy({}) == {"load_1m": None, "logical_cpus": None, **old, "busy": None}  # older files: unknown, not quiet
+    # the run's own encoding lifts the load average; what others used during the probe decides
+    assert busy({"load": {"load_1m": 3.4, "logical_cpus": 2, "others_cores": 0.1}})["busy"] is False
+    assert busy({"load": {"load_1m": 1.0, "logical_cpus": 2, "others_cores": 0.6}})["busy"] is True
+    assert busy({"load": {"load_1m": 9.0, "logical_cpus": 16, "others_cores": 3.9}})["busy"] is False  # < 16 / 4
 
 
 def test_diff_does_not_call_a_busy_and_a_quiet_probe_the_same(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Bench:
 
 def test_a_fresh_output_folder_reuses_the_kept_probe(bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as busy:  # the first probe runs on a busy machine
-        busy.setattr(hardware, "load", lambda: {"load_1m": 9.5, "logical_cpus": 2})
+        busy.setattr(hardware, "load", lambda *_: {"load_1m": 9.5, "logical_cpus": 2})
         bench.run("a")
     assert bench.probes == [MODEL]
     kept = list((bench.cache / "speed").glob("*.json"))
