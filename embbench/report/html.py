@@ -231,7 +231,7 @@ def _note(name: str, data: dict[str, Any]) -> str:
     if name == "speed":
         return escape(
             f"Measured by the speed probe ({data['speed_folder']}/<model>.json holds the sample and the hardware); "
-            "machine load 'busy': the probe started with the load at or above the machine's CPUs."
+            "machine load 'busy': other processes used a quarter of the CPUs or more during the probe."
         )
     if name == "cost":
         return escape(" ".join([cost_note(data["gpu_hour_usd"]), *data["cost_notes"]]))

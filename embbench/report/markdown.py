@@ -168,8 +168,8 @@ def _note(name: str, data: dict[str, Any]) -> str:
     if name == "speed":
         return (
             f"Measured by the speed probe (`{text(data['speed_folder'])}/<model>.json` holds the sample and the "
-            "hardware); index MB per 1M docs = bytes per 1M float32 vectors / 10^6; machine load: 'busy' when the "
-            "probe started with the machine's load at or above its CPUs (timings then include the contention)."
+            "hardware); index MB per 1M docs = bytes per 1M float32 vectors / 10^6; machine load: 'busy' when other "
+            "processes used a quarter of the CPUs or more during the probe (timings then include the contention)."
         )
     if name == "cost":
         return " ".join(text(n) for n in [cost_note(data["gpu_hour_usd"]), *data["cost_notes"]])
