@@ -1,9 +1,9 @@
 """Evaluation under bounded threads: OpenMP, BLAS and torch capped at the cores this process may use, shared among
 the models an executor evaluates at once (scikit-learn's OpenMP/BLAS threads oversubscribe a small or busy machine).
 
-The caps only lower a pool (a user's OMP_NUM_THREADS=1 stays 1). OpenMP's thread count and torch's (an OpenMP
-setting too) belong to the calling thread, so each evaluation sets and restores its own (bounded_threads); BLAS
-pools are process-wide, so the runner caps them once around all its models (bounded_blas).
+The caps only lower a pool (a user's OMP_NUM_THREADS=1 stays 1). OpenMP's thread count belongs to the calling
+thread, so each evaluation sets and restores its own (bounded_threads); BLAS pools and torch's thread count are
+process-wide, so the runner caps them once around all its models (bounded_blas).
 """
 
 from __future__ import annotations
@@ -88,23 +88,13 @@ def _restore(saved: list[tuple[Any, int]]) -> None:
 
 @contextlib.contextmanager
 def bounded_blas(n: int) -> Iterator[None]:
-    """The process-wide BLAS pools (OpenBLAS, MKL) at most n threads while the block runs; entered by the thread that
-    drives the run, around every model (threadpoolctl lets one thread at a time set a shared OpenBLAS pool)."""
+    """The process-wide pools at most n threads while the block runs: BLAS (OpenBLAS, MKL) and torch's intra-op
+    count (a process-wide setting that each new thread copies when torch first runs in it); entered by the thread
+    that drives the run, around every model (threadpoolctl lets one thread at a time set a shared OpenBLAS pool,
+    and a per-evaluation torch cap would be undone for every thread by the first evaluation to finish)."""
     from threadpoolctl import ThreadpoolController  # scikit-learn's own dependency
 
     saved = _lower(ThreadpoolController().select(user_api="blas").lib_controllers, n)
-    try:
-        yield
-    finally:
-        _restore(saved)
-
-
-@contextlib.contextmanager
-def bounded_threads(n: int) -> Iterator[None]:
-    """This thread's OpenMP pools and torch at most n threads while the block runs (one evaluation)."""
-    from threadpoolctl import ThreadpoolController
-
-    saved = _lower(ThreadpoolController().select(user_api="openmp").lib_controllers, n)
     torch = sys.modules.get("torch")  # not imported: nothing of torch's to cap
     torch_before = int(torch.get_num_threads()) if torch is not None else 0
     if torch is not None and torch_before > n:
@@ -114,4 +104,17 @@ def bounded_threads(n: int) -> Iterator[None]:
     finally:
         if torch is not None and torch_before > n:
             torch.set_num_threads(torch_before)
+        _restore(saved)
+
+
+@contextlib.contextmanager
+def bounded_threads(n: int) -> Iterator[None]:
+    """This thread's OpenMP pools at most n threads while the block runs (one evaluation; OpenMP's thread count
+    belongs to the calling thread)."""
+    from threadpoolctl import ThreadpoolController
+
+    saved = _lower(ThreadpoolController().select(user_api="openmp").lib_controllers, n)
+    try:
+        yield
+    finally:
         _restore(saved)
