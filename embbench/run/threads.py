@@ -2,8 +2,9 @@
 the models an executor evaluates at once (scikit-learn's OpenMP/BLAS threads oversubscribe a small or busy machine).
 
 The caps only lower a pool (a user's OMP_NUM_THREADS=1 stays 1). OpenMP's thread count belongs to the calling
-thread, so each evaluation sets and restores its own (bounded_threads); BLAS pools and torch's thread count are
-process-wide, so the runner caps them once around all its models (bounded_blas).
+thread, so each evaluation sets and restores its own (bounded_threads); torch's count is process-wide, so the
+first evaluation to start lowers it and the last to end restores it; BLAS pools are process-wide too, and
+threadpoolctl lets one thread at a time set them, so the runner caps them once around all its models (bounded_blas).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,33 +90,55 @@ def _restore(saved: list[tuple[Any, int]]) -> None:
 
 @contextlib.contextmanager
 def bounded_blas(n: int) -> Iterator[None]:
-    """The process-wide pools at most n threads while the block runs: BLAS (OpenBLAS, MKL) and torch's intra-op
-    count (a process-wide setting that each new thread copies when torch first runs in it); entered by the thread
-    that drives the run, around every model (threadpoolctl lets one thread at a time set a shared OpenBLAS pool,
-    and a per-evaluation torch cap would be undone for every thread by the first evaluation to finish)."""
+    """The process-wide BLAS pools (OpenBLAS, MKL) at most n threads while the block runs; entered by the thread that
+    drives the run, around every model (threadpoolctl lets one thread at a time set a shared OpenBLAS pool)."""
     from threadpoolctl import ThreadpoolController  # scikit-learn's own dependency
 
     saved = _lower(ThreadpoolController().select(user_api="blas").lib_controllers, n)
-    torch = sys.modules.get("torch")  # not imported: nothing of torch's to cap
-    torch_before = int(torch.get_num_threads()) if torch is not None else 0
-    if torch is not None and torch_before > n:
-        torch.set_num_threads(n)
     try:
         yield
     finally:
-        if torch is not None and torch_before > n:
-            torch.set_num_threads(torch_before)
         _restore(saved)
+
+
+_TORCH_LOCK = threading.Lock()
+_TORCH: dict[str, int] = {"inside": 0, "before": 0}  # evaluations under the torch cap now; torch's count before
+
+
+@contextlib.contextmanager
+def _torch_cap(n: int) -> Iterator[None]:
+    """torch's intra-op threads at most n while any evaluation runs: the count is process-wide (each new thread
+    copies it when torch first runs there), so the first evaluation to enter lowers it and the last to leave
+    restores it (one evaluation finishing must not lift the cap of another still running; encoding and the speed
+    probe, outside evaluation, keep torch's own count)."""
+    torch = sys.modules.get("torch")  # not imported: nothing of torch's to cap
+    if torch is None:
+        yield
+        return
+    with _TORCH_LOCK:
+        if _TORCH["inside"] == 0:
+            _TORCH["before"] = int(torch.get_num_threads())
+            if _TORCH["before"] > n:
+                torch.set_num_threads(n)
+        _TORCH["inside"] += 1
+    try:
+        yield
+    finally:
+        with _TORCH_LOCK:
+            _TORCH["inside"] -= 1
+            if _TORCH["inside"] == 0 and _TORCH["before"] > n:
+                torch.set_num_threads(_TORCH["before"])
 
 
 @contextlib.contextmanager
 def bounded_threads(n: int) -> Iterator[None]:
-    """This thread's OpenMP pools at most n threads while the block runs (one evaluation; OpenMP's thread count
-    belongs to the calling thread)."""
+    """This thread's OpenMP pools (OpenMP's thread count belongs to the calling thread) and torch (process-wide,
+    _torch_cap) at most n threads while the block runs: one evaluation."""
     from threadpoolctl import ThreadpoolController
 
     saved = _lower(ThreadpoolController().select(user_api="openmp").lib_controllers, n)
     try:
-        yield
+        with _torch_cap(n):
+            yield
     finally:
         _restore(saved)

@@ -115,18 +115,33 @@ def test_openmp_caps_belong_to_the_evaluating_thread() -> None:
     assert seen["other"] == seen["fresh"]
 
 
-def test_blas_and_torch_are_capped_process_wide_and_restored() -> None:
-    shared = [lib["filepath"] for lib in threadpool_info() if lib["user_api"] == "blas"] + ["torch"]
-    before = {k: v for k, v in pools().items() if k in shared}
-    seen: dict[str, int] = {}
+def test_blas_is_capped_process_wide_and_restored() -> None:
+    blas = [lib["filepath"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    before = {k: v for k, v in pools().items() if k in blas}
     with threads.bounded_blas(1):
-        assert {k: v for k, v in pools().items() if k in shared} == {k: min(v, 1) for k, v in before.items()}
-        # a thread started under the cap (an executor's evaluator) runs torch at the cap too
-        worker = threading.Thread(target=lambda: seen.setdefault("torch", torch.get_num_threads()))
+        assert {k: v for k, v in pools().items() if k in blas} == {k: min(v, 1) for k, v in before.items()}
+    assert {k: v for k, v in pools().items() if k in blas} == before
+
+
+def test_torch_cap_holds_until_the_last_concurrent_evaluation_ends() -> None:
+    before = torch.get_num_threads()
+    if before < 2:
+        pytest.skip("torch already runs one thread")
+    first_done, seen = threading.Event(), {}
+
+    def first() -> None:
+        with threads.bounded_threads(1):
+            seen["first"] = torch.get_num_threads()
+        first_done.set()
+
+    with threads.bounded_threads(1):  # this thread: the evaluation still running when the other finishes
+        worker = threading.Thread(target=first)
         worker.start()
+        first_done.wait(30)
         worker.join(30)
-    assert seen["torch"] == 1
-    assert {k: v for k, v in pools().items() if k in shared} == before
+        seen["after_first"] = torch.get_num_threads()
+    assert seen["after_first"] == 1  # the first to finish did not lift the other's cap
+    assert torch.get_num_threads() == before  # the last to finish restored it
 
 
 def test_cores_per_evaluator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
