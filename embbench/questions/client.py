@@ -26,6 +26,7 @@ from embbench.encode.backends.api_http import (
     NotFound,
     Rejected,
     Retryable,
+    json_request,
     parse_retry_after,
     retryable_status,
     server_message,
@@ -189,13 +190,7 @@ class ChatClient:
             self.sleep(wait)
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None, *, timeout: float) -> Any:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        data = None
-        if body is not None:
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
+        headers, data = json_request(body, self._key, USER_AGENT)
         self._throttle()
         with self._lock:
             self.requests += 1

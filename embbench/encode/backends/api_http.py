@@ -14,6 +14,21 @@ MAX_WAIT = 300.0  # no single wait (Retry-After or back-off) is longer than this
 USER_AGENT = "embbench (OpenAI-compatible embeddings client)"
 
 
+def json_request(
+    body: dict[str, Any] | None, key: str | None, agent: str = USER_AGENT
+) -> tuple[dict[str, str], bytes | None]:
+    """Headers and body of one JSON request to an OpenAI-compatible server (the bearer key only when there is one):
+    the embeddings backend and the question generator's chat client send the same shape."""
+    headers = {"Accept": "application/json", "User-Agent": agent}
+    data = None
+    if body is not None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers, data
+
+
 class EmbeddingAPIError(ModelLoadError):
     """The server kept failing (5xx, 429, no connection) after every retry, or answered nonsense.
 

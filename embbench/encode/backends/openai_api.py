@@ -50,12 +50,12 @@ import numpy as np
 from embbench.encode.backends import api_guard
 from embbench.encode.backends.api_http import (
     MAX_WAIT,
-    USER_AGENT,
     EmbeddingAPIError,
     NotFound,
     RedirectRefused,
     Rejected,
     Retryable,
+    json_request,
     parse_retry_after,
     retryable_status,
     server_message,
@@ -276,13 +276,7 @@ class OpenAIEmbeddingsEncoder:
     def _request(self, method: str, path: str, body: dict[str, Any] | None, *, timeout: float, tokens: int = 0) -> Any:
         """One HTTP request, once the shared rate limit lets it start; the parsed JSON answer, or Retryable /
         NotFound / Rejected / RedirectRefused / UserError."""
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        data = None
-        if body is not None:
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
+        headers, data = json_request(body, self._key)
         wait = self._limit.reserve(self.clock(), tokens)
         if wait > 0:
             self.sleep(wait)
